@@ -1,0 +1,142 @@
+"""The `tradeops` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import __version__, exitcodes
+from .lab import Lab, LabError
+from .runner import Refused, RunRequest, run_playbook
+
+EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in exitcodes.TABLE)
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="tradeops",
+        description="Run the tradeops.platform jobs with guard rails, progress and reports.",
+        epilog=EPILOG,
+        formatter_class=formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tradeops {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    lab = commands.add_parser(
+        "lab", help="the local lab: moto + podman hosts", epilog=EPILOG, formatter_class=formatter,
+        description="Manage the local lab (moto on 127.0.0.1, systemd host containers on "
+        "a 198.18.0.0/24 podman network). TRADEOPS_LAB_NAME and TRADEOPS_MOTO_PORT select "
+        "another lab.",
+    )
+    lab_verbs = lab.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for verb, text in (
+        ("up", "create whatever is missing (idempotent) and wait until it is healthy"),
+        ("down", "remove exactly what `lab up` made: containers, network, moto"),
+        ("status", "show what exists (exit 3 when the lab is not fully up)"),
+        ("image", "build the base image if its recipe changed (cached by recipe hash)"),
+    ):
+        sub = lab_verbs.add_parser(verb, help=text, description=text, epilog=EPILOG,
+                                   formatter_class=formatter)
+        sub.add_argument("--json", action="store_true", help="machine-readable output")
+
+    run = commands.add_parser(
+        "run", help="run a playbook (site, a layer, a DR runbook)", epilog=EPILOG,
+        formatter_class=formatter,
+        description="Run a playbook through ansible-runner with live progress and a summary. "
+        "PLAYBOOK is `site`, a name under playbooks/ (e.g. `dr/failover`), or a path.",
+    )
+    run.add_argument("playbook", metavar="PLAYBOOK")
+    run.add_argument("-i", "--inventory", default="inventories/lab",
+                     help="inventory directory (default: inventories/lab)")
+    run.add_argument("-t", "--tags", type=_csv, default=[], help="only tasks with these tags")
+    run.add_argument("--skip-tags", type=_csv, default=[], help="skip tasks with these tags")
+    run.add_argument("-l", "--limit", help="limit to a host pattern")
+    run.add_argument("-C", "--check", action="store_true", help="check mode (implies --diff)")
+    run.add_argument("-D", "--diff", action="store_true", help="show differences")
+    run.add_argument("-e", "--extra-vars", action="append", default=[], metavar="VARS",
+                     help="extra variables, as for ansible-playbook (repeatable)")
+    run.add_argument("--confirm", metavar="ENV",
+                     help="name of the protected environment you mean to change")
+    run.add_argument("-v", "--verbose", action="count", default=0)
+    return parser
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    lab = Lab()
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    if args.verb == "image":
+        print(lab.ensure_image(log=log))
+        return exitcodes.OK
+    if args.verb == "up":
+        started = time.monotonic()
+        states = lab.up(log=log)
+        result = lab.status()
+        result["actions"] = states
+        result["seconds"] = round(time.monotonic() - started, 1)
+    elif args.verb == "down":
+        result = lab.down()
+    else:
+        result = lab.status()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(_format_lab(args.verb, result))
+    if args.verb == "status" and not lab.is_up():
+        return exitcodes.PRECONDITION
+    return exitcodes.OK
+
+
+def _format_lab(verb: str, result: dict) -> str:
+    if verb == "down":
+        parts = [f"{kind}: {', '.join(names) or 'none'}" for kind, names in result.items()]
+        return "lab down: removed " + "; ".join(parts)
+    moto = result["moto"]
+    lines = [
+        f"lab {result['lab']}" + (f" up in {result['seconds']} s" if "seconds" in result else ""),
+        f"  moto     {moto['url']}  {'healthy' if moto['healthy'] else 'DOWN'}",
+        f"  network  {result['network'] or 'absent'}",
+        f"  image    {result['image']}",
+    ]
+    actions = result.get("actions", {})
+    for host, state in result["hosts"].items():
+        note = f" ({actions[host]})" if actions.get(host) not in (None, "running") else ""
+        lines.append(f"  host     {host:<16} {state}{note}")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    request = RunRequest(
+        playbook=args.playbook, inventory=args.inventory, tags=args.tags,
+        skip_tags=args.skip_tags, limit=args.limit, check=args.check, diff=args.diff,
+        extra_vars=args.extra_vars, confirm=args.confirm, verbosity=args.verbose,
+    )
+    if request.inventory.rstrip("/").endswith("inventories/lab"):
+        lab = Lab()
+        if not lab.is_up():
+            raise Refused("the lab is not up: run `tradeops lab up` first")
+    return run_playbook(request)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "lab":
+            return cmd_lab(args)
+        return cmd_run(args)
+    except (Refused, LabError) as err:
+        print(f"tradeops: {err}", file=sys.stderr)
+        return exitcodes.PRECONDITION
+    except KeyboardInterrupt:
+        print("tradeops: interrupted", file=sys.stderr)
+        return exitcodes.INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
