@@ -136,11 +136,21 @@ class Lab:
         return self.state / "moto.log"
 
     def moto_healthy(self) -> bool:
+        """Healthy means it answers a real API call (STS GetCallerIdentity), quickly."""
+        request = urllib.request.Request(
+            self.moto_url + "/",
+            data=b"Action=GetCallerIdentity&Version=2011-06-15",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20000101/"
+                f"{self.topology['moto']['regions'][0]}/sts/aws4_request, "
+                "SignedHeaders=host, Signature=0",
+            },
+        )
         try:
-            with urllib.request.urlopen(self.moto_url + "/moto-api/data.json", timeout=2) as r:
-                json.load(r)
-                return r.status == 200
-        except (OSError, ValueError, urllib.error.URLError):
+            with urllib.request.urlopen(request, timeout=3) as response:
+                return response.status == 200 and b"<Account>" in response.read()
+        except (OSError, urllib.error.URLError):
             return False
 
     def moto_pid(self) -> int | None:
