@@ -30,7 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     lab = commands.add_parser(
-        "lab", help="the local lab: moto + podman hosts", epilog=EPILOG, formatter_class=formatter,
+        "lab",
+        help="the local lab: moto + podman hosts",
+        epilog=EPILOG,
+        formatter_class=formatter,
         description="Manage the local lab (moto on 127.0.0.1, systemd host containers on "
         "a 198.18.0.0/24 podman network). TRADEOPS_LAB_NAME and TRADEOPS_MOTO_PORT select "
         "another lab.",
@@ -42,28 +45,43 @@ def build_parser() -> argparse.ArgumentParser:
         ("status", "show what exists (exit 3 when the lab is not fully up)"),
         ("image", "build the base image if its recipe changed (cached by recipe hash)"),
     ):
-        sub = lab_verbs.add_parser(verb, help=text, description=text, epilog=EPILOG,
-                                   formatter_class=formatter)
+        sub = lab_verbs.add_parser(
+            verb, help=text, description=text, epilog=EPILOG, formatter_class=formatter
+        )
         sub.add_argument("--json", action="store_true", help="machine-readable output")
 
     run = commands.add_parser(
-        "run", help="run a playbook (site, a layer, a DR runbook)", epilog=EPILOG,
+        "run",
+        help="run a playbook (site, a layer, a DR runbook)",
+        epilog=EPILOG,
         formatter_class=formatter,
         description="Run a playbook through ansible-runner with live progress and a summary. "
         "PLAYBOOK is `site`, a name under playbooks/ (e.g. `dr/failover`), or a path.",
     )
     run.add_argument("playbook", metavar="PLAYBOOK")
-    run.add_argument("-i", "--inventory", default="inventories/lab",
-                     help="inventory directory (default: inventories/lab)")
+    run.add_argument(
+        "-i",
+        "--inventory",
+        default="inventories/lab",
+        help="inventory directory (default: inventories/lab)",
+    )
     run.add_argument("-t", "--tags", type=_csv, default=[], help="only tasks with these tags")
     run.add_argument("--skip-tags", type=_csv, default=[], help="skip tasks with these tags")
     run.add_argument("-l", "--limit", help="limit to a host pattern")
     run.add_argument("-C", "--check", action="store_true", help="check mode (implies --diff)")
     run.add_argument("-D", "--diff", action="store_true", help="show differences")
-    run.add_argument("-e", "--extra-vars", action="append", default=[], metavar="VARS",
-                     help="extra variables, as for ansible-playbook (repeatable)")
-    run.add_argument("--confirm", metavar="ENV",
-                     help="name of the protected environment you mean to change")
+    run.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="VARS",
+        help="extra variables, as for ansible-playbook (repeatable)",
+    )
+    run.add_argument(
+        "--confirm", metavar="ENV", help="name of the protected environment you mean to change"
+    )
+    run.add_argument("--report", metavar="FILE", help="also write the run report (JSON) to FILE")
     run.add_argument("-v", "--verbose", action="count", default=0)
     return parser
 
@@ -113,9 +131,17 @@ def _format_lab(verb: str, result: dict) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     request = RunRequest(
-        playbook=args.playbook, inventory=args.inventory, tags=args.tags,
-        skip_tags=args.skip_tags, limit=args.limit, check=args.check, diff=args.diff,
-        extra_vars=args.extra_vars, confirm=args.confirm, verbosity=args.verbose,
+        playbook=args.playbook,
+        inventory=args.inventory,
+        tags=args.tags,
+        skip_tags=args.skip_tags,
+        limit=args.limit,
+        check=args.check,
+        diff=args.diff,
+        extra_vars=args.extra_vars,
+        confirm=args.confirm,
+        verbosity=args.verbose,
+        report=args.report,
     )
     if request.inventory.rstrip("/").endswith("inventories/lab"):
         lab = Lab()

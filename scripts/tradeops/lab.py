@@ -107,12 +107,14 @@ class Lab:
         return [line.strip() for line in self.podman(*args).stdout.splitlines() if line.strip()]
 
     def lab_containers(self) -> list[str]:
-        return self._lines("ps", "-a", "--filter", f"label={LABEL}={self.name}",
-                           "--format", "{{.Names}}")
+        return self._lines(
+            "ps", "-a", "--filter", f"label={LABEL}={self.name}", "--format", "{{.Names}}"
+        )
 
     def lab_networks(self) -> list[str]:
-        return self._lines("network", "ls", "--filter", f"label={LABEL}={self.name}",
-                           "--format", "{{.Name}}")
+        return self._lines(
+            "network", "ls", "--filter", f"label={LABEL}={self.name}", "--format", "{{.Name}}"
+        )
 
     # ---- image -------------------------------------------------------------------
     def ensure_image(self, log=print) -> str:
@@ -176,19 +178,26 @@ class Lab:
         with open(self.moto_logfile, "ab") as logf:
             proc = subprocess.Popen(
                 [str(moto_server), "-H", self.moto_host, "-p", str(self.moto_port)],
-                stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, start_new_session=True,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
             )
         self.moto_pidfile.write_text(f"{proc.pid}\n")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise LabError(f"moto exited at start (code {proc.returncode}); see {self.moto_logfile}")
+                raise LabError(
+                    f"moto exited at start (code {proc.returncode}); see {self.moto_logfile}"
+                )
             if self.moto_healthy():
                 log(f"moto listening on {self.moto_url}")
                 return
             time.sleep(0.2)
-        raise LabError(f"moto did not answer on {self.moto_url} within 30 s; see {self.moto_logfile}")
+        raise LabError(
+            f"moto did not answer on {self.moto_url} within 30 s; see {self.moto_logfile}"
+        )
 
     def stop_moto(self) -> bool:
         pid = self.moto_pid()
@@ -210,8 +219,15 @@ class Lab:
         if self.network in self.lab_networks():
             return
         self.podman(
-            "network", "create", "--label", f"{LABEL}={self.name}",
-            "--subnet", str(self.subnet), "--gateway", str(self.subnet[1]), self.network,
+            "network",
+            "create",
+            "--label",
+            f"{LABEL}={self.name}",
+            "--subnet",
+            str(self.subnet),
+            "--gateway",
+            str(self.subnet[1]),
+            self.network,
         )
 
     def _inspect(self, container: str) -> dict[str, Any] | None:
@@ -225,10 +241,22 @@ class Lab:
         info = self._inspect(name)
         if info is None:
             self.podman(
-                "run", "-d", "--name", name, "--hostname", host.name,
-                "--network", self.network, "--ip", self.ip(host),
-                "--label", f"{LABEL}={self.name}", "--label", f"io.tradeops.host={host.name}",
-                "--systemd=always", image,
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--hostname",
+                host.name,
+                "--network",
+                self.network,
+                "--ip",
+                self.ip(host),
+                "--label",
+                f"{LABEL}={self.name}",
+                "--label",
+                f"io.tradeops.host={host.name}",
+                "--systemd=always",
+                image,
             )
             return "created"
         if not info["State"]["Running"]:

@@ -138,7 +138,9 @@ def _clock(seconds: float) -> str:
 class ProgressDisplay:
     """Draws a RunTracker while events arrive."""
 
-    def __init__(self, tracker: RunTracker, stream: IO[str] | None = None, live: bool | None = None):
+    def __init__(
+        self, tracker: RunTracker, stream: IO[str] | None = None, live: bool | None = None
+    ):
         self.tracker = tracker
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if live is None else live
@@ -174,8 +176,11 @@ class ProgressDisplay:
         elif kind == "playbook_on_play_start":
             print(f"PLAY {self.tracker.play}", file=self.stream, flush=True)
         elif kind == "playbook_on_task_start":
-            print(f"  [{_clock(self.tracker.elapsed())}] {self.tracker.task}", file=self.stream,
-                  flush=True)
+            print(
+                f"  [{_clock(self.tracker.elapsed())}] {self.tracker.task}",
+                file=self.stream,
+                flush=True,
+            )
         return True
 
     def _clear(self) -> None:

@@ -28,6 +28,7 @@ class RunRequest:
     extra_vars: list[str] = field(default_factory=list)
     confirm: str | None = None
     verbosity: int = 0
+    report: str | None = None
 
 
 class Refused(Exception):
@@ -50,12 +51,12 @@ def environment_name(inventory: Path) -> str:
 def check_guard_rails(request: RunRequest, inventory: Path) -> None:
     env = environment_name(inventory)
     protected = os.environ.get("TRADEOPS_PROTECTED_ENVS", DEFAULT_PROTECTED).split(",")
-    if env in {p.strip() for p in protected if p.strip()} and not request.check:
-        if request.confirm != env:
-            raise Refused(
-                f"{env} is a protected environment: re-run with --confirm {env} "
-                f"(or --check to see what would change)"
-            )
+    is_protected = env in {p.strip() for p in protected if p.strip()}
+    if is_protected and not request.check and request.confirm != env:
+        raise Refused(
+            f"{env} is a protected environment: re-run with --confirm {env} "
+            f"(or --check to see what would change)"
+        )
 
 
 def build_cmdline(request: RunRequest) -> str:
@@ -141,7 +142,10 @@ def run_playbook(request: RunRequest, stream=None) -> int:
         "failures": [f.__dict__ for f in tracker.failures],
         "summary": tracker.summary,
     }
-    (artifacts / "tradeops-report.json").write_text(json.dumps(report, indent=2, default=str))
+    text = json.dumps(report, indent=2, default=str)
+    (artifacts / "tradeops-report.json").write_text(text)
+    if request.report:
+        Path(request.report).write_text(text)
     print(render_summary(tracker, title, artifacts=str(artifacts)), file=stream)
     return code
 

@@ -1,0 +1,110 @@
+"""RunTracker and the summary, fed with events recorded from real runs of site.yml on the lab."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tradeops import exitcodes
+from tradeops.progress import ProgressDisplay, RunTracker, render_summary
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runner"
+
+
+def replay(name: str, live: bool = False) -> tuple[RunTracker, str]:
+    tracker = RunTracker()
+    stream = io.StringIO()
+    display = ProgressDisplay(tracker, stream=stream, live=live)
+    for line in (FIXTURES / f"{name}.jsonl").read_text().splitlines():
+        display.handle(json.loads(line))
+    display.finish()
+    return tracker, stream.getvalue()
+
+
+def test_successful_create_run_counts_changes_per_host():
+    tracker, _ = replay("site_create")
+    assert tracker.exit_code() == exitcodes.OK
+    assert tracker.stats_seen
+    assert set(tracker.hosts) == {
+        "localhost",
+        "engine-c5n-1",
+        "engine-c5n-2",
+        "engine-metal-1",
+        "engine-bm-1",
+        "mon-1",
+    }
+    # localhost launched the fleet (one changed task); each host changed two files.
+    assert tracker.hosts["localhost"]["changed"] == 1
+    assert all(tracker.hosts[h]["changed"] == 2 for h in tracker.hosts if h != "localhost")
+    assert tracker.failures == []
+
+
+def test_summary_published_by_roles_reaches_the_report():
+    tracker, _ = replay("site_create")
+    assert tracker.summary["engine fleet"] == ["engine-c5n-1", "engine-c5n-2", "engine-metal-1"]
+    text = render_summary(tracker, "site.yml on lab")
+    assert "OK" in text.splitlines()[0]
+    assert "engine-c5n-1, engine-c5n-2, engine-metal-1" in text
+    assert "aws account" in text
+
+
+def test_failed_preflight_gives_exit_code_and_messages():
+    tracker, log = replay("preflight_failed")
+    assert tracker.exit_code() == exitcodes.FAILED
+    assert len(tracker.failures) == 5
+    assert all("Mars/Olympus is not a time zone" in f.message for f in tracker.failures)
+    assert "FAILED mon-1" in log
+    assert "FAILED" in render_summary(tracker, "t").splitlines()[0]
+
+
+def test_unreachable_host_is_not_a_task_failure():
+    tracker, _ = replay("host_unreachable")
+    assert tracker.exit_code() == exitcodes.UNREACHABLE
+    assert tracker.hosts["mon-1"]["unreachable"] == 1
+    assert [f.host for f in tracker.failures] == ["mon-1"]
+    assert tracker.failures[0].unreachable
+
+
+def test_non_terminal_output_prints_one_line_per_task():
+    tracker, log = replay("site_create")
+    task_lines = [line for line in log.splitlines() if line.startswith("  [")]
+    assert len(task_lines) == tracker.tasks_started
+    assert sum(line.startswith("PLAY ") for line in log.splitlines()) == tracker.plays_started
+
+
+def test_terminal_output_rewrites_one_status_line():
+    _, log = replay("site_create", live=True)
+    assert "\n" not in log.strip("\r ").replace("\r", "")
+    assert "task" in log and "changed" in log
+
+
+def test_ignored_errors_are_counted_but_not_failures():
+    tracker = RunTracker()
+    tracker.feed(
+        {
+            "event": "runner_on_failed",
+            "event_data": {"host": "h", "task": "t", "ignore_errors": True, "res": {}},
+        }
+    )
+    assert tracker.hosts["h"]["ignored"] == 1
+    assert tracker.failures == []
+    assert tracker.exit_code() == exitcodes.OK
+
+
+def test_incomplete_run_is_not_reported_ok():
+    tracker = RunTracker()
+    tracker.feed({"event": "playbook_on_play_start", "event_data": {"play": "p"}})
+    assert "INCOMPLETE" in render_summary(tracker, "t").splitlines()[0]
+
+
+@pytest.mark.parametrize("msg", ["x" * 1000, "line one\nline two"])
+def test_failure_messages_are_kept_to_one_readable_line(msg):
+    tracker = RunTracker()
+    tracker.feed(
+        {"event": "runner_on_failed", "event_data": {"host": "h", "task": "t", "res": {"msg": msg}}}
+    )
+    message = tracker.failures[0].message
+    assert "\n" not in message and len(message) <= 300
