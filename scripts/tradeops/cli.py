@@ -86,9 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     lab = Lab()
-    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     if args.verb == "image":
         print(lab.ensure_image(log=log))
         return exitcodes.OK

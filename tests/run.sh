@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The test suite: the gates, then pytest (unit, then integration on the lab).
+# Called by `./dev test` after set-up; extra arguments go to pytest.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH=$root/.venv/bin:$PATH
+
+failed=()
+gate() {
+  local name=$1; shift
+  local started=$SECONDS
+  printf '==> gate %s\n' "$name"
+  if "$@"; then
+    printf '    %s ok (%ss)\n' "$name" $((SECONDS - started))
+  else
+    printf '    %s FAILED (%ss)\n' "$name" $((SECONDS - started))
+    failed+=("$name")
+  fi
+}
+
+gate yamllint yamllint -s .
+gate ruff bash -c 'ruff check . && ruff format --check .'
+gate ansible-lint ansible-lint -q --profile production
+gate ansible-test-sanity bash tests/sanity/run.sh
+printf '==> pytest\n'
+pytest tests "$@"
+rc=$?
+# pytest's 5 means it collected nothing: that is a failure of the suite, not a pass.
+((rc == 5)) && echo "pytest collected no tests" && rc=1
+
+if ((${#failed[@]})); then
+  echo "gates failed: ${failed[*]}"
+  exit 1
+fi
+exit $rc
