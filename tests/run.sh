@@ -3,7 +3,7 @@
 # Called by `./dev test` after set-up; extra arguments go to pytest.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 export PATH=$root/.venv/bin:$PATH
 
 failed=()

@@ -9,6 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # The mirror and release come from apt's own view of its sources (deb822 or one-line
 # format alike): the Packages index whose suite equals its codename is the main archive.
+# shellcheck disable=SC2016  # $(...) are apt's own format fields, not shell
 read -r mirror suite < <(
   apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(CODENAME)' 'Identifier: Packages' \
     | awk '$2 == $3 && $1 !~ /security/ { print $1, $2; exit }'

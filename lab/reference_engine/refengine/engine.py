@@ -1,0 +1,285 @@
+"""Wiring: configuration, placement, feeds, book, and the HTTP endpoints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import FAULTS, build_info
+from .book import BadMessage, Book, decide, parse_messages
+from .config import ConfigError, load, redact
+from .feeds import KinesisFeed, KinesisUnavailable, UdpFeed
+from .metrics import Metrics
+from .placement import Placement
+
+EXIT_CONFIG = 2
+# Small thread stacks: with mlockall(MCL_FUTURE) every thread's whole stack is locked.
+THREAD_STACK_BYTES = 512 * 1024
+
+
+def log(message: str) -> None:
+    print(f"refengine: {message}", flush=True)
+
+
+class Engine:
+    def __init__(self, config: dict, info: dict) -> None:
+        self.config = config
+        self.info = info
+        self.started = time.time()
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.book = Book()
+        self.placement = Placement()
+        self.last_error: str | None = None
+        self.metrics = Metrics()
+        self.udp: UdpFeed | None = None
+        self.kinesis: KinesisFeed | None = None
+
+    # -- market data ---------------------------------------------------------------
+    def on_payload(self, payload: bytes, received_ns: int) -> None:
+        try:
+            messages = parse_messages(payload)
+        except BadMessage as exc:
+            self._reject(str(exc))
+            return
+        for msg in messages:
+            with self.lock:
+                try:
+                    _, quote = self.book.apply(msg)
+                except BadMessage as exc:
+                    self._reject(str(exc))
+                    continue
+                result = decide(quote, self.config["risk"])
+                latency = (time.perf_counter_ns() - received_ns) / 1e9
+                m = self.metrics
+                with m.lock:
+                    m.tick_to_trade.observe(latency)
+                    m.processed += 1
+                    m.decisions[result] += 1
+
+    def _reject(self, reason: str) -> None:
+        with self.metrics.lock:
+            self.metrics.rejected += 1
+        self.last_error = reason
+
+    # -- lifecycle -----------------------------------------------------------------
+    def setup(self) -> None:
+        placement = self.config["placement"]
+        if placement["hugetlbfs_mount"]:
+            self.placement.map_hugepages(
+                placement["hugetlbfs_mount"], placement["hugepage_buffer_mb"]
+            )
+        if placement["mlockall"]:
+            self.placement.lock_memory()
+        for problem in self.placement.problems():
+            log(f"placement: {problem}")
+        feed = self.config["feed"]
+        if feed["kinesis_stream"]:
+            self.kinesis = KinesisFeed(
+                stream=feed["kinesis_stream"],
+                region=feed["kinesis_region"],
+                endpoint_url=feed["kinesis_endpoint_url"],
+                iterator=feed["kinesis_iterator"],
+                poll_seconds=feed["kinesis_poll_seconds"],
+                handler=self.on_payload,
+            )
+        if feed["udp_enabled"]:
+            self.udp = UdpFeed(feed["udp_bind"], feed["udp_port"], self.on_payload)
+
+    def start_feeds(self) -> None:
+        for feed in (self.udp, self.kinesis):
+            if feed is not None:
+                feed.start(self.stop)
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.udp is not None:
+            self.udp.close()
+
+    # -- reports -------------------------------------------------------------------
+    def health(self) -> tuple[int, dict]:
+        problems = []
+        fault = self.info["fault"]
+        if fault:
+            problems.append(
+                f"deliberate test fault {fault!r} baked into artifact {self.info['version']}: "
+                f"{FAULTS[fault]}"
+            )
+        if self.config["placement"]["strict"]:
+            problems += self.placement.problems()
+        feeds = {}
+        if self.udp is not None:
+            feeds["udp"] = self.udp.status()
+            if not feeds["udp"]["alive"]:
+                problems.append("the UDP feed thread has stopped")
+        if self.kinesis is not None:
+            feeds["kinesis"] = self.kinesis.status()
+        with self.metrics.lock:
+            processed, rejected = self.metrics.processed, self.metrics.rejected
+        with self.lock:
+            symbols = len(self.book.quotes)
+        body = {
+            "status": "failing" if problems else "ok",
+            "problems": problems,
+            "name": self.config["engine"]["name"],
+            "version": self.info["version"],
+            "fault": fault,
+            "pid": os.getpid(),
+            "uptime_seconds": round(time.time() - self.started, 3),
+            "placement": self.placement.report(),
+            "feeds": feeds,
+            "book": {"symbols": symbols},
+            "messages_processed": processed,
+            "messages_rejected": rejected,
+            "last_reject": self.last_error,
+            "config": redact(self.config),
+        }
+        return (HTTPStatus.SERVICE_UNAVAILABLE if problems else HTTPStatus.OK), body
+
+    def ready(self) -> tuple[int, dict]:
+        code, health = self.health()
+        reasons = list(health["problems"])
+        if self.kinesis is not None and self.kinesis.state != "reading":
+            reasons.append(f"kinesis feed is {self.kinesis.state}: {self.kinesis.error}")
+        ok = code == HTTPStatus.OK and not reasons
+        return (HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE), {
+            "ready": ok,
+            "version": self.info["version"],
+            "reasons": reasons,
+        }
+
+    def metrics_text(self) -> str:
+        report = self.placement.report()
+        gauges = {
+            "book_symbols": ("Symbols with a quote in the book.", len(self.book.quotes)),
+            "locked_memory_bytes": (
+                "VmLck of the engine process.",
+                report["locked_memory_kb"] * 1024,
+            ),
+            "hugepage_backed": (
+                "1 when hugetlbfs pages are mapped into the engine.",
+                int(report["hugepages"]["backed"]),
+            ),
+        }
+        info = {"version": self.info["version"], "name": self.config["engine"]["name"]}
+        return self.metrics.render(info, gauges)
+
+
+def make_handler(engine: Engine) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = f"refengine/{engine.info['version']}"
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/health":
+                self._json(*engine.health())
+            elif path == "/ready":
+                self._json(*engine.ready())
+            elif path == "/metrics":
+                body = engine.metrics_text().encode()
+                self._send(HTTPStatus.OK, "text/plain; version=0.0.4; charset=utf-8", body)
+            elif path == "/book":
+                with engine.lock:
+                    snapshot = engine.book.snapshot()
+                self._json(HTTPStatus.OK, snapshot)
+            else:
+                self._json(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
+
+        def _json(self, code: int, body: dict) -> None:
+            data = (json.dumps(body, indent=1, sort_keys=True) + "\n").encode()
+            self._send(code, "application/json", data)
+
+        def _send(self, code: int, content_type: str, data: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args) -> None:
+            pass  # no access log on the hot host; /metrics tells the story
+
+    return Handler
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="refengine", description=__doc__)
+    parser.add_argument("--config", required=True, help="JSON or INI configuration file")
+    parser.add_argument(
+        "--check-config",
+        action="store_true",
+        help="validate the configuration, print it (secrets redacted) and exit",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        info = build_info()
+    except (OSError, ValueError) as exc:
+        log(f"broken artifact: {exc}")
+        return EXIT_CONFIG
+    if args.version:
+        print(info["version"])
+        return 0
+    try:
+        config = load(args.config)
+    except ConfigError as exc:
+        log(f"config error: {exc}")
+        return EXIT_CONFIG
+    if args.check_config:
+        print(json.dumps({"build": info, "config": redact(config)}, indent=1, sort_keys=True))
+        return 0
+
+    threading.stack_size(THREAD_STACK_BYTES)
+    engine = Engine(config, info)
+    try:
+        engine.setup()
+        http = ThreadingHTTPServer(
+            (config["http"]["bind"], config["http"]["port"]), make_handler(engine)
+        )
+    except KinesisUnavailable as exc:
+        log(f"config error: {exc}")
+        return EXIT_CONFIG
+    except OSError as exc:
+        log(f"cannot bind: {exc.strerror or exc}")
+        engine.close()
+        return EXIT_CONFIG
+    http.daemon_threads = True
+
+    def on_signal(signum, _frame) -> None:
+        engine.stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    engine.start_feeds()
+    server = threading.Thread(target=http.serve_forever, name="http", daemon=True)
+    server.start()
+    host, port = http.server_address[:2]
+    udp = engine.udp.address if engine.udp else "off"
+    kinesis = config["feed"]["kinesis_stream"] or "off"
+    fault = f" fault={info['fault']}" if info["fault"] else ""
+    log(
+        f"{info['version']} pid={os.getpid()} listening http={host}:{port} udp={udp} "
+        f"kinesis={kinesis}{fault}"
+    )
+    while not engine.stop.wait(0.5):
+        pass
+    log("stopping")
+    http.shutdown()
+    http.server_close()
+    engine.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
