@@ -2,9 +2,10 @@
 # Build the lab's base image: Debian (the host's own release) with systemd and python3,
 # made with debootstrap from the mirror in this machine's apt configuration, then
 # `podman import`. Usage: build.sh IMAGE_REF   (the caller decides the tag and caching)
+#                      build.sh --mirror    (print the mirror and release it would use)
 set -euo pipefail
 
-image_ref=${1:?usage: build.sh IMAGE_REF}
+image_ref=${1:?usage: build.sh IMAGE_REF | --mirror}
 here=$(cd "$(dirname "$0")" && pwd)
 
 # The mirror and release come from apt's own view of its sources (deb822 or one-line
@@ -17,6 +18,10 @@ read -r mirror suite < <(
 if [[ -z "${mirror:-}" || -z "${suite:-}" ]]; then
   echo "build.sh: no Debian archive found in this machine's apt sources (apt-get indextargets)" >&2
   exit 1
+fi
+if [[ $image_ref == --mirror ]]; then
+  echo "$mirror $suite"
+  exit 0
 fi
 
 packages=$(grep -vE '^\s*(#|$)' "$here/packages.txt" | paste -sd, -)

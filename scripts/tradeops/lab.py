@@ -126,7 +126,18 @@ class Lab:
         proc = subprocess.run(["bash", str(build), ref], env=self.env, check=False)
         if proc.returncode != 0:
             raise LabError(f"building {ref} failed (see the messages above)")
+        self._prune_images(keep=ref)
         return ref
+
+    def _prune_images(self, keep: str) -> None:
+        """Drop base images of older recipes; one still used by a container stays."""
+        repo = self.topology["image"]["name"]
+        tags = self._lines(
+            "images", "--filter", f"reference={repo}", "--format", "{{.Repository}}:{{.Tag}}"
+        )
+        for tag in tags:
+            if tag != keep:
+                self.podman("rmi", tag, check=False)
 
     # ---- moto --------------------------------------------------------------------
     @property
