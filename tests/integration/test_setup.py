@@ -33,11 +33,15 @@ def test_image_mirror_comes_from_the_machines_apt_sources():
         pytest.skip("not a Debian machine")
     mirror, suite = subprocess.run(
         ["bash", str(ROOT / "lab" / "image" / "build.sh"), "--mirror"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     sources = subprocess.run(
         ["apt-get", "indextargets", "--format", "$(REPO_URI) $(CODENAME)"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split("\n")
     assert f"{mirror} {suite}" in sources
     assert "security" not in mirror

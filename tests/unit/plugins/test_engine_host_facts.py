@@ -96,12 +96,12 @@ def test_auto_queries_imds_only_on_ec2(monkeypatch):
         return {"instance_type": "c5n.18xlarge", "placement_group": "engines-cpg"}
 
     monkeypatch.setattr(engine_host_facts, "imds_query", fake_imds)
-    result, _ = run_module(monkeypatch, "c5n_18xlarge", ec2_metadata_timeout=0.5)
+    result, _calls = run_module(monkeypatch, "c5n_18xlarge", ec2_metadata_timeout=0.5)
     ec2 = result["engine_host"]["ec2"]
     assert asked == [0.5]
     assert ec2["queried"] is True
     assert ec2["placement_group"] == "engines-cpg"
-    result, _ = run_module(monkeypatch, "baremetal_sriov")  # DMI says HPE: no query
+    result, _calls = run_module(monkeypatch, "baremetal_sriov")  # DMI says HPE: no query
     assert asked == [0.5]
     assert result["engine_host"]["ec2"] == {"detected": False, "queried": False, "error": None}
 
@@ -111,7 +111,7 @@ def test_imds_failure_is_reported_not_fatal(monkeypatch):
         raise OSError("timed out")
 
     monkeypatch.setattr(engine_host_facts, "imds_query", broken)
-    result, _ = run_module(monkeypatch, "c5n_metal", ec2_metadata="always")
+    result, _calls = run_module(monkeypatch, "c5n_metal", ec2_metadata="always")
     ec2 = result["engine_host"]["ec2"]
     assert ec2["queried"] is False
     assert ec2["error"] == "timed out"
@@ -125,7 +125,7 @@ def test_real_imds_query_is_blocked_in_tests(monkeypatch):
 
 
 def test_baremetal_sriov_facts(monkeypatch):
-    result, _ = run_module(monkeypatch, "baremetal_sriov")
+    result, _calls = run_module(monkeypatch, "baremetal_sriov")
     facts = result["engine_host"]
     nic = facts["nics"]["ens3f0"]
     assert nic["driver"] == "i40e"
@@ -154,7 +154,7 @@ def test_lab_recorded_from_this_vm(monkeypatch):
 
 
 def test_default_interfaces_skip_virtual(monkeypatch):
-    result, _ = run_module(monkeypatch, "lab")
+    result, _calls = run_module(monkeypatch, "lab")
     assert sorted(result["engine_host"]["nics"]) == ["eth0"]
 
 
@@ -163,7 +163,7 @@ def test_empty_root_gives_empty_facts(monkeypatch, tmp_path):
     with patch_module_args({"root": str(tmp_path), "ec2_metadata": "never"}):
         monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, *a, **k: None)
         monkeypatch.setattr(
-            basic.AnsibleModule, "exit_json", lambda self, **kw: (_ for _ in ()).throw(Exited(kw))
+            basic.AnsibleModule, "exit_json", lambda self, **kw: (_x for _x in ()).throw(Exited(kw))
         )
         monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: None)
         with pytest.raises(Exited) as info:
