@@ -11,7 +11,7 @@ from ansible_collections.tradeops.platform.plugins.module_utils.host_facts impor
 
 REPO = Path(__file__).resolve().parents[3]
 HOSTS = REPO / "tests" / "unit" / "fixtures" / "hosts"
-PROFILES = REPO / "roles" / "engine_tuning" / "vars" / "profiles"
+PROFILES = REPO / "roles" / "engine_tuning" / "files" / "profiles"
 MACHINES = ("c5n_18xlarge", "c5n_metal", "baremetal_sriov", "lab")
 
 
