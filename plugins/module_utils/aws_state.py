@@ -1,0 +1,787 @@
+# Copyright: (c) 2026, tradeops engineers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Describe-first state of a tradeops AWS layer, in as few read calls as possible.
+
+Each ``<layer>_state(clients, spec)`` function describes everything one layer owns, compares
+it with the desired ``spec`` (the same data the layer's tasks converge from) and returns
+``(differences, outputs)``:
+
+* ``differences``: a list of human-readable strings, empty when the layer is converged;
+* ``outputs``: ids, ARNs and endpoints later layers read (only meaningful when converged).
+
+Only read API calls (Describe*/List*/Get*) are made here. The layer roles call this before
+their tasks (skip the layer when converged: the no-op run) and after them (verify + outputs).
+"""
+
+from __future__ import annotations
+
+import json
+
+try:
+    from botocore.exceptions import ClientError
+except ImportError:  # pragma: no cover - reported by AnsibleAWSModule
+    ClientError = Exception
+
+
+def tag_dict(tag_list):
+    """AWS tag list (Key/Value, key/value or TagKey/TagValue) to a dict, without aws:* tags."""
+    if isinstance(tag_list, dict):
+        return {k: v for k, v in tag_list.items() if not k.startswith("aws:")}
+    out = {}
+    for tag in tag_list or []:
+        key = tag.get("Key", tag.get("key", tag.get("TagKey")))
+        value = tag.get("Value", tag.get("value", tag.get("TagValue")))
+        if key is not None and not key.startswith("aws:"):
+            out[key] = value
+    return out
+
+
+def diff_tags(what, actual, desired, differences):
+    actual = {k: v for k, v in (actual or {}).items() if not k.startswith("aws:")}
+    if actual != desired:
+        missing = {k: v for k, v in desired.items() if actual.get(k) != v}
+        extra = sorted(set(actual) - set(desired))
+        differences.append(f"{what}: tags differ (to set {missing}, to remove {extra})")
+
+
+def _by_name(items):
+    out = {}
+    for item in items:
+        name = tag_dict(item.get("Tags")).get("Name")
+        if name:
+            out.setdefault(name, []).append(item)
+    return out
+
+
+# --------------------------------------------------------------------------- network
+def _norm_ports(rule):
+    proto = str(rule.get("proto", "tcp"))
+    if proto in ("all", "-1"):
+        return [("-1", None, None)]
+    out = []
+    for port in rule.get("ports", []):
+        text = str(port)
+        low, _sep, high = text.partition("-")
+        out.append((proto, int(low), int(high or low)))
+    return out
+
+
+def desired_sg_rules(group, vpc_cidr):
+    """Desired rules of one SG as a set of (direction, proto, from, to, peer, description)."""
+    rules = set()
+    for direction in ("ingress", "egress"):
+        for rule in group.get(direction, []):
+            if rule.get("self"):
+                peer = "sg:" + group["name"]
+            elif rule.get("group"):
+                peer = "sg:" + rule["group"]
+            elif rule.get("cidr") == "vpc":
+                peer = "cidr:" + vpc_cidr
+            else:
+                peer = "cidr:" + rule["cidr"]
+            for proto, low, high in _norm_ports(rule):
+                rules.add((direction, proto, low, high, peer, rule.get("description")))
+    return rules
+
+
+def actual_sg_rules(sg, names_by_id):
+    rules = set()
+    for direction, key in (("ingress", "IpPermissions"), ("egress", "IpPermissionsEgress")):
+        for perm in sg.get(key, []):
+            proto = str(perm.get("IpProtocol"))
+            low = perm.get("FromPort") if proto != "-1" else None
+            high = perm.get("ToPort") if proto != "-1" else None
+            for rng in perm.get("IpRanges", []):
+                peer = "cidr:" + rng["CidrIp"]
+                rules.add((direction, proto, low, high, peer, rng.get("Description")))
+            for pair in perm.get("UserIdGroupPairs", []):
+                peer = "sg:" + names_by_id.get(pair["GroupId"], pair["GroupId"])
+                rules.add((direction, proto, low, high, peer, pair.get("Description")))
+            for rng in perm.get("Ipv6Ranges", []):
+                rules.add((direction, proto, low, high, "cidr6:" + rng["CidrIpv6"], None))
+    return rules
+
+
+def network_state(clients, spec):
+    ec2 = clients("ec2")
+    logs = clients("logs")
+    differences = []
+    outputs = {}
+    name = spec["name"]
+    tags = spec["tags"]
+
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [name]}])["Vpcs"]
+    vpcs = [v for v in vpcs if v["CidrBlock"] == spec["vpc_cidr"]]
+    if not vpcs:
+        return [f"VPC {name} ({spec['vpc_cidr']}) does not exist"], outputs
+    vpc = vpcs[0]
+    vpc_id = vpc["VpcId"]
+    outputs.update(vpc_id=vpc_id, vpc_cidr=vpc["CidrBlock"], name=name)
+    diff_tags(f"VPC {name}", tag_dict(vpc.get("Tags")), dict(tags, Name=name), differences)
+    vpc_filter = [{"Name": "vpc-id", "Values": [vpc_id]}]
+
+    # subnets
+    subnets = _by_name(ec2.describe_subnets(Filters=vpc_filter)["Subnets"])
+    subnet_ids = {}
+    outputs["subnets"] = {}
+    for want in spec["subnets"]:
+        found = subnets.get(want["name"], [])
+        if not found:
+            differences.append(f"subnet {want['name']} ({want['cidr']}) does not exist")
+            continue
+        got = found[0]
+        subnet_ids[want["name"]] = got["SubnetId"]
+        if got["CidrBlock"] != want["cidr"] or got["AvailabilityZone"] != want["az"]:
+            differences.append(
+                f"subnet {want['name']}: {got['CidrBlock']} in {got['AvailabilityZone']}, "
+                f"want {want['cidr']} in {want['az']}"
+            )
+        if bool(got.get("MapPublicIpOnLaunch")) != bool(want.get("public")):
+            differences.append(f"subnet {want['name']}: MapPublicIpOnLaunch differs")
+        diff_tags(
+            f"subnet {want['name']}",
+            tag_dict(got.get("Tags")),
+            dict(tags, Name=want["name"], Tier=want["tier"]),
+            differences,
+        )
+        outputs["subnets"].setdefault(want["tier"], []).append(
+            {"id": got["SubnetId"], "az": want["az"], "cidr": want["cidr"], "name": want["name"]}
+        )
+
+    # internet gateway
+    igws = ec2.describe_internet_gateways(
+        Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}]
+    )["InternetGateways"]
+    if not igws:
+        differences.append("internet gateway is missing")
+    else:
+        outputs["internet_gateway_id"] = igws[0]["InternetGatewayId"]
+        diff_tags(
+            "internet gateway", tag_dict(igws[0].get("Tags")), dict(tags, Name=name), differences
+        )
+
+    # NAT gateways and their addresses
+    nat_ids = {}
+    if spec["nat_gateways"]:
+        addresses = _by_name(
+            ec2.describe_addresses(Filters=[{"Name": "tag:Project", "Values": [tags["Project"]]}])[
+                "Addresses"
+            ]
+        )
+        nats = _by_name(
+            [
+                n
+                for n in ec2.describe_nat_gateways(Filter=vpc_filter)["NatGateways"]
+                if n["State"] in ("pending", "available")
+            ]
+        )
+        for want in spec["nat_gateways"]:
+            eip = addresses.get(want["eip_name"], [])
+            if not eip:
+                differences.append(f"elastic IP {want['eip_name']} does not exist")
+            else:
+                diff_tags(
+                    f"elastic IP {want['eip_name']}",
+                    tag_dict(eip[0].get("Tags")),
+                    dict(tags, Name=want["eip_name"]),
+                    differences,
+                )
+            nat = nats.get(want["name"], [])
+            if not nat:
+                differences.append(f"NAT gateway {want['name']} does not exist")
+                continue
+            nat_ids[want["name"]] = nat[0]["NatGatewayId"]
+            if nat[0]["SubnetId"] != subnet_ids.get(want["subnet"]):
+                differences.append(f"NAT gateway {want['name']} is not in subnet {want['subnet']}")
+            diff_tags(
+                f"NAT gateway {want['name']}",
+                tag_dict(nat[0].get("Tags")),
+                dict(tags, Name=want["name"]),
+                differences,
+            )
+        outputs["nat_gateway_ids"] = nat_ids
+
+    # route tables
+    tables = _by_name(ec2.describe_route_tables(Filters=vpc_filter)["RouteTables"])
+    outputs["route_tables"] = {}
+    for want in spec["route_tables"]:
+        found = tables.get(want["name"], [])
+        if not found:
+            differences.append(f"route table {want['name']} does not exist")
+            continue
+        table = found[0]
+        outputs["route_tables"][want["name"]] = table["RouteTableId"]
+        diff_tags(
+            f"route table {want['name']}",
+            tag_dict(table.get("Tags")),
+            dict(tags, Name=want["name"]),
+            differences,
+        )
+        assoc = {a["SubnetId"] for a in table.get("Associations", []) if a.get("SubnetId")}
+        want_assoc = {subnet_ids.get(s, s) for s in want["subnets"]}
+        if assoc != want_assoc:
+            differences.append(f"route table {want['name']}: subnet associations differ")
+        routes = set()
+        for route in table.get("Routes", []):
+            if route.get("GatewayId") == "local" or route.get("DestinationPrefixListId"):
+                continue
+            target = route.get("NatGatewayId") or route.get("GatewayId")
+            routes.add((route.get("DestinationCidrBlock"), target))
+        want_routes = set()
+        for route in want["routes"]:
+            if route.get("igw"):
+                target = outputs.get("internet_gateway_id", "igw")
+            else:
+                target = nat_ids.get(route["nat"], route["nat"])
+            want_routes.add((route["dest"], target))
+        if routes != want_routes:
+            differences.append(f"route table {want['name']}: routes {routes} != {want_routes}")
+
+    # security groups
+    sgs = ec2.describe_security_groups(Filters=vpc_filter)["SecurityGroups"]
+    sg_by_name = {g["GroupName"]: g for g in sgs}
+    names_by_id = {g["GroupId"]: g["GroupName"] for g in sgs}
+    outputs["security_groups"] = {}
+    for want in spec["security_groups"]:
+        got = sg_by_name.get(want["name"])
+        if not got:
+            differences.append(f"security group {want['name']} does not exist")
+            continue
+        outputs["security_groups"][want["key"]] = got["GroupId"]
+        diff_tags(
+            f"security group {want['name']}",
+            tag_dict(got.get("Tags")),
+            dict(tags, Name=want["name"]),
+            differences,
+        )
+        desired = desired_sg_rules(want, spec["vpc_cidr"])
+        actual = actual_sg_rules(got, names_by_id)
+        if desired != actual:
+            differences.append(
+                f"security group {want['name']}: rules to add {sorted(desired - actual, key=str)}, "
+                f"to remove {sorted(actual - desired, key=str)}"
+            )
+
+    # VPC endpoints
+    endpoints = [
+        e
+        for e in ec2.describe_vpc_endpoints(Filters=vpc_filter)["VpcEndpoints"]
+        if e["State"].lower() in ("available", "pending", "pendingacceptance")
+    ]
+    outputs["vpc_endpoints"] = {}
+    for want in spec["vpc_endpoints"]:
+        match = [e for e in endpoints if e["ServiceName"] == want["service_name"]]
+        if not match:
+            differences.append(f"VPC endpoint {want['service_name']} does not exist")
+            continue
+        endpoint = match[0]
+        outputs["vpc_endpoints"][want["service"]] = endpoint["VpcEndpointId"]
+        if want["type"] == "Gateway":
+            want_rts = {outputs["route_tables"].get(r, r) for r in want["route_tables"]}
+            if set(endpoint.get("RouteTableIds", [])) != want_rts:
+                differences.append(f"VPC endpoint {want['service']}: route tables differ")
+        else:
+            want_subnets = {subnet_ids.get(s, s) for s in want["subnets"]}
+            if set(endpoint.get("SubnetIds", [])) != want_subnets:
+                differences.append(f"VPC endpoint {want['service']}: subnets differ")
+        diff_tags(
+            f"VPC endpoint {want['service']}",
+            tag_dict(endpoint.get("Tags")),
+            dict(tags, Name=f"{name}-{want['service']}"),
+            differences,
+        )
+
+    # flow logs
+    flow = spec.get("flow_logs") or {}
+    if flow.get("enabled"):
+        groups = logs.describe_log_groups(logGroupNamePrefix=flow["log_group"])["logGroups"]
+        group = [g for g in groups if g["logGroupName"] == flow["log_group"]]
+        if not group:
+            differences.append(f"log group {flow['log_group']} does not exist")
+        elif group[0].get("retentionInDays") != flow["retention_days"]:
+            differences.append(f"log group {flow['log_group']}: retention differs")
+        found = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])[
+            "FlowLogs"
+        ]
+        found = [f for f in found if f.get("LogGroupName") == flow["log_group"]]
+        if not found:
+            differences.append("VPC flow log does not exist")
+        else:
+            outputs["flow_log_id"] = found[0]["FlowLogId"]
+            if found[0].get("TrafficType") != flow["traffic_type"]:
+                differences.append("VPC flow log: traffic type differs")
+            diff_tags(
+                "VPC flow log", tag_dict(found[0].get("Tags")), dict(tags, Name=name), differences
+            )
+    return differences, outputs
+
+
+# --------------------------------------------------------------------------- security
+def _policy_doc(doc):
+    if isinstance(doc, str):
+        doc = json.loads(doc)
+    return json.dumps(doc, sort_keys=True)
+
+
+def security_state(clients, spec):
+    differences = []
+    outputs = {"kms_keys": {}, "iam_roles": {}, "instance_profiles": {}, "secrets": {}}
+    tags = spec["tags"]
+
+    for key in spec["kms_keys"]:
+        kms = clients("kms", key["region"])
+        alias = "alias/" + key["alias"]
+        try:
+            meta = kms.describe_key(KeyId=alias)["KeyMetadata"]
+        except ClientError:
+            differences.append(f"KMS key {alias} ({key['region']}) does not exist")
+            continue
+        if meta.get("KeyState") != "Enabled":
+            differences.append(f"KMS key {alias} ({key['region']}) is {meta.get('KeyState')}")
+        rotation = kms.get_key_rotation_status(KeyId=meta["KeyId"])["KeyRotationEnabled"]
+        if not rotation:
+            differences.append(f"KMS key {alias} ({key['region']}): rotation is off")
+        key_tags = tag_dict(kms.list_resource_tags(KeyId=meta["KeyId"]).get("Tags"))
+        diff_tags(f"KMS key {alias}", key_tags, tags, differences)
+        if meta.get("Description", "") != key["description"]:
+            differences.append(f"KMS key {alias}: description differs")
+        outputs["kms_keys"].setdefault(key["purpose"], {})[key["region"]] = {
+            "arn": meta["Arn"],
+            "id": meta["KeyId"],
+            "alias": alias,
+        }
+
+    iam = clients("iam")
+    for role in spec["iam_roles"]:
+        try:
+            got = iam.get_role(RoleName=role["name"])["Role"]
+        except ClientError:
+            differences.append(f"IAM role {role['name']} does not exist")
+            continue
+        outputs["iam_roles"][role["key"]] = got["Arn"]
+        if _policy_doc(got["AssumeRolePolicyDocument"]) != _policy_doc(role["trust"]):
+            differences.append(f"IAM role {role['name']}: trust policy differs")
+        diff_tags(f"IAM role {role['name']}", tag_dict(got.get("Tags")), tags, differences)
+        attached = {
+            p["PolicyArn"]
+            for p in iam.list_attached_role_policies(RoleName=role["name"])["AttachedPolicies"]
+        }
+        if attached != set(role["managed_policies"]):
+            differences.append(f"IAM role {role['name']}: managed policies differ")
+        inline = set(iam.list_role_policies(RoleName=role["name"])["PolicyNames"])
+        if inline != {p["name"] for p in role["inline_policies"]}:
+            differences.append(f"IAM role {role['name']}: inline policy names differ")
+        else:
+            for pol in role["inline_policies"]:
+                doc = iam.get_role_policy(RoleName=role["name"], PolicyName=pol["name"])
+                if _policy_doc(doc["PolicyDocument"]) != _policy_doc(pol["document"]):
+                    differences.append(f"IAM role {role['name']}: policy {pol['name']} differs")
+        if role.get("instance_profile"):
+            profiles = iam.list_instance_profiles_for_role(RoleName=role["name"])[
+                "InstanceProfiles"
+            ]
+            match = [p for p in profiles if p["InstanceProfileName"] == role["name"]]
+            if not match:
+                differences.append(f"instance profile {role['name']} does not exist")
+            else:
+                outputs["instance_profiles"][role["key"]] = match[0]["Arn"]
+
+    sm = clients("secretsmanager")
+    for secret in spec["secrets"]:
+        try:
+            got = sm.describe_secret(SecretId=secret["name"])
+        except ClientError:
+            differences.append(f"secret {secret['name']} does not exist")
+            continue
+        if got.get("DeletedDate"):
+            differences.append(f"secret {secret['name']} is scheduled for deletion")
+        outputs["secrets"][secret["key"]] = got["ARN"]
+        diff_tags(f"secret {secret['name']}", tag_dict(got.get("Tags")), tags, differences)
+        key = outputs["kms_keys"].get(secret["kms_purpose"], {}).get(spec["region"], {})
+        accepted = {key.get("arn"), key.get("id"), key.get("alias")}
+        accepted.add(str(key.get("arn", "")).rsplit(":key/", 1)[0] + ":" + str(key.get("alias")))
+        if got.get("KmsKeyId") not in accepted:
+            differences.append(f"secret {secret['name']}: KMS key differs")
+        if got.get("Description", "") != secret["description"]:
+            differences.append(f"secret {secret['name']}: description differs")
+        replicas = {r["Region"] for r in got.get("ReplicationStatus", [])}
+        if replicas != set(secret.get("replica_regions", [])):
+            differences.append(f"secret {secret['name']}: replica regions differ")
+    return differences, outputs
+
+
+# --------------------------------------------------------------------------- kinesis
+def kinesis_state(clients, spec):
+    kinesis = clients("kinesis")
+    kms = clients("kms")
+    differences = []
+    outputs = {"streams": {}}
+    try:
+        key_id = kms.describe_key(KeyId=spec["key_alias"])["KeyMetadata"]["KeyId"]
+    except ClientError:
+        key_id = None
+    for want in spec["streams"]:
+        try:
+            got = kinesis.describe_stream_summary(StreamName=want["name"])[
+                "StreamDescriptionSummary"
+            ]
+        except ClientError:
+            differences.append(f"stream {want['name']} does not exist")
+            continue
+        outputs["streams"][want["key"]] = {"name": want["name"], "arn": got["StreamARN"]}
+        if got["StreamStatus"] not in ("ACTIVE", "UPDATING"):
+            differences.append(f"stream {want['name']} is {got['StreamStatus']}")
+        if got.get("OpenShardCount") != want["shards"]:
+            differences.append(
+                f"stream {want['name']}: {got.get('OpenShardCount')} shards, want {want['shards']}"
+            )
+        if got.get("RetentionPeriodHours") != want["retention_hours"]:
+            differences.append(f"stream {want['name']}: retention differs")
+        key = str(got.get("KeyId", ""))
+        if got.get("EncryptionType") != "KMS" or not (
+            key == spec["key_alias"] or (key_id and key_id in key)
+        ):
+            differences.append(f"stream {want['name']}: not encrypted with {spec['key_alias']}")
+        tags = tag_dict(kinesis.list_tags_for_stream(StreamName=want["name"]).get("Tags"))
+        diff_tags(f"stream {want['name']}", tags, spec["tags"], differences)
+    return differences, outputs
+
+
+# --------------------------------------------------------------------------- s3
+def _bucket_state(s3, want, tags, kms_arn, differences, outputs):
+    name = want["name"]
+    try:
+        s3.head_bucket(Bucket=name)
+    except ClientError:
+        differences.append(f"bucket {name} does not exist")
+        return
+    outputs[want["key"]] = {"name": name, "arn": f"arn:aws:s3:::{name}"}
+
+    def get(call, default=None, **kwargs):
+        try:
+            return getattr(s3, call)(Bucket=name, **kwargs)
+        except ClientError:
+            return default
+
+    if get("get_bucket_versioning", {}).get("Status") != "Enabled":
+        differences.append(f"bucket {name}: versioning is not enabled")
+    rules = (
+        (get("get_bucket_encryption") or {})
+        .get("ServerSideEncryptionConfiguration", {})
+        .get("Rules", [])
+    )
+    sse = rules[0]["ApplyServerSideEncryptionByDefault"] if rules else {}
+    if sse.get("SSEAlgorithm") != want["encryption"]:
+        differences.append(
+            f"bucket {name}: encryption is {sse.get('SSEAlgorithm')}, want {want['encryption']}"
+        )
+    elif want["encryption"] == "aws:kms" and sse.get("KMSMasterKeyID") not in (
+        kms_arn,
+        want["kms_alias"],
+    ):
+        differences.append(f"bucket {name}: not encrypted with {want['kms_alias']}")
+    block = (get("get_public_access_block") or {}).get("PublicAccessBlockConfiguration", {})
+    if not block or not all(
+        block.get(k)
+        for k in (
+            "BlockPublicAcls",
+            "IgnorePublicAcls",
+            "BlockPublicPolicy",
+            "RestrictPublicBuckets",
+        )
+    ):
+        differences.append(f"bucket {name}: public access is not fully blocked")
+    owner = (
+        (get("get_bucket_ownership_controls") or {}).get("OwnershipControls", {}).get("Rules", [])
+    )
+    if not owner or owner[0].get("ObjectOwnership") != "BucketOwnerEnforced":
+        differences.append(f"bucket {name}: object ownership is not BucketOwnerEnforced")
+    got_tags = tag_dict((get("get_bucket_tagging") or {}).get("TagSet"))
+    diff_tags(f"bucket {name}", got_tags, tags, differences)
+    if want.get("lifecycle") is not None:
+        lc = (get("get_bucket_lifecycle_configuration") or {}).get("Rules", [])
+        got_lc = {}
+        for rule in lc:
+            got_lc[rule.get("ID")] = {
+                "transitions": sorted(
+                    (t.get("Days"), t.get("StorageClass")) for t in rule.get("Transitions", [])
+                ),
+                "expiration_days": rule.get("Expiration", {}).get("Days"),
+                "noncurrent_days": rule.get("NoncurrentVersionExpiration", {}).get(
+                    "NoncurrentDays"
+                ),
+            }
+        want_lc = {}
+        for rule in want["lifecycle"]:
+            want_lc[rule["id"]] = {
+                "transitions": sorted(
+                    (t["days"], t["storage_class"]) for t in rule.get("transitions", [])
+                ),
+                "expiration_days": rule.get("expiration_days"),
+                "noncurrent_days": rule.get("noncurrent_expiration_days"),
+            }
+        if got_lc != want_lc:
+            differences.append(f"bucket {name}: lifecycle {got_lc} != {want_lc}")
+    if want.get("object_lock"):
+        lock = (get("get_object_lock_configuration") or {}).get("ObjectLockConfiguration", {})
+        retention = lock.get("Rule", {}).get("DefaultRetention", {})
+        if (
+            lock.get("ObjectLockEnabled") != "Enabled"
+            or retention.get("Mode") != want["object_lock"]["mode"]
+            or retention.get("Days") != want["object_lock"]["days"]
+        ):
+            differences.append(f"bucket {name}: object lock differs ({lock})")
+        else:
+            outputs.setdefault("_object_locked", []).append(name)
+    if want.get("replicate_to"):
+        repl = (get("get_bucket_replication") or {}).get("ReplicationConfiguration", {})
+        dests = {
+            r.get("Destination", {}).get("Bucket")
+            for r in repl.get("Rules", [])
+            if r.get("Status") == "Enabled"
+        }
+        if (
+            dests != {"arn:aws:s3:::" + want["replicate_to"]}
+            or repl.get("Role") != want["replication_role_arn"]
+        ):
+            differences.append(
+                f"bucket {name}: replication to {want['replicate_to']} is not configured"
+            )
+
+
+def s3_state(clients, spec):
+    differences = []
+    outputs = {"buckets": {}, "dr_buckets": {}}
+    for region, key, buckets in (
+        (spec["region"], "buckets", spec["buckets"]),
+        (spec["dr_region"], "dr_buckets", spec["dr_buckets"]),
+    ):
+        if not buckets:
+            continue
+        s3 = clients("s3", region)
+        kms = clients("kms", region)
+        try:
+            kms_arn = kms.describe_key(KeyId=spec["kms_alias"])["KeyMetadata"]["Arn"]
+        except ClientError:
+            kms_arn = None
+        for want in buckets:
+            _bucket_state(
+                s3,
+                dict(want, kms_alias=spec["kms_alias"]),
+                spec["tags"],
+                kms_arn,
+                differences,
+                outputs[key],
+            )
+    outputs["object_locked"] = sorted(
+        outputs["buckets"].pop("_object_locked", [])
+        + outputs["dr_buckets"].pop("_object_locked", [])
+    )
+    iam = clients("iam")
+    if spec.get("replication_role"):
+        try:
+            role = iam.get_role(RoleName=spec["replication_role"])["Role"]
+            outputs["replication_role_arn"] = role["Arn"]
+        except ClientError:
+            differences.append(f"IAM role {spec['replication_role']} does not exist")
+    return differences, outputs
+
+
+# --------------------------------------------------------------------------- dns
+def dns_state(clients, spec):
+    r53 = clients("route53")
+    differences = []
+    outputs = {"health_checks": {}, "records": {}}
+    zone_name = spec["zone"].rstrip(".") + "."
+    zones = [
+        z
+        for z in r53.list_hosted_zones_by_name(DNSName=zone_name)["HostedZones"]
+        if z["Name"] == zone_name and not z.get("Config", {}).get("PrivateZone")
+    ]
+    if not zones:
+        return [f"hosted zone {spec['zone']} does not exist"], outputs
+    zone_id = zones[0]["Id"].split("/")[-1]
+    outputs.update(zone=spec["zone"], zone_id=zone_id)
+    tags = r53.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id)
+    diff_tags(
+        f"zone {spec['zone']}",
+        tag_dict(tags["ResourceTagSet"].get("Tags")),
+        spec["tags"],
+        differences,
+    )
+
+    checks = []
+    marker = None
+    while True:
+        page = r53.list_health_checks(**({"Marker": marker} if marker else {}))
+        checks.extend(page["HealthChecks"])
+        if not page.get("IsTruncated"):
+            break
+        marker = page["NextMarker"]
+    check_tags = {}
+    ids = [c["Id"] for c in checks]
+    for start in range(0, len(ids), 10):
+        batch = r53.list_tags_for_resources(
+            ResourceType="healthcheck", ResourceIds=ids[start : start + 10]
+        )
+        for item in batch["ResourceTagSets"]:
+            check_tags[item["ResourceId"]] = tag_dict(item.get("Tags"))
+    by_name = {}
+    for check in checks:
+        name = check_tags.get(check["Id"], {}).get("Name")
+        if name:
+            by_name[name] = check
+    for want in spec["health_checks"]:
+        check = by_name.get(want["name"])
+        if not check:
+            differences.append(f"health check {want['name']} does not exist")
+            continue
+        outputs["health_checks"][want["name"]] = check["Id"]
+        conf = check["HealthCheckConfig"]
+        got = (
+            conf.get("Type"),
+            conf.get("FullyQualifiedDomainName"),
+            conf.get("Port"),
+            conf.get("ResourcePath"),
+            conf.get("RequestInterval"),
+            conf.get("FailureThreshold"),
+        )
+        wanted = (
+            "HTTPS",
+            want["fqdn"],
+            want["port"],
+            want["path"],
+            spec["interval"],
+            spec["failure_threshold"],
+        )
+        if got != wanted:
+            differences.append(f"health check {want['name']}: {got} != {wanted}")
+        diff_tags(
+            f"health check {want['name']}",
+            check_tags.get(check["Id"], {}),
+            dict(spec["tags"], Name=want["name"]),
+            differences,
+        )
+
+    records = []
+    kwargs = {"HostedZoneId": zone_id}
+    while True:
+        page = r53.list_resource_record_sets(**kwargs)
+        records.extend(page["ResourceRecordSets"])
+        if not page.get("IsTruncated"):
+            break
+        kwargs.update(
+            StartRecordName=page["NextRecordName"], StartRecordType=page["NextRecordType"]
+        )
+        if page.get("NextRecordIdentifier"):
+            kwargs["StartRecordIdentifier"] = page["NextRecordIdentifier"]
+    for want in spec["records"]:
+        fqdn = want["fqdn"].rstrip(".") + "."
+        match = [
+            r
+            for r in records
+            if r["Name"] == fqdn
+            and r["Type"] == want["type"]
+            and r.get("SetIdentifier") == want["identifier"]
+        ]
+        if not match:
+            differences.append(f"record {want['fqdn']} {want['failover']} does not exist")
+            continue
+        rec = match[0]
+        values = [v["Value"].rstrip(".") for v in rec.get("ResourceRecords", [])]
+        if (
+            rec.get("Failover") != want["failover"]
+            or values != [want["value"].rstrip(".")]
+            or rec.get("TTL") != want["ttl"]
+            or rec.get("HealthCheckId") != outputs["health_checks"].get(want["health_check"])
+        ):
+            differences.append(f"record {want['fqdn']} {want['failover']} differs")
+        outputs["records"].setdefault(want["key"], {})[want["failover"].lower()] = {
+            "fqdn": want["fqdn"],
+            "value": want["value"],
+            "set_identifier": want["identifier"],
+            "health_check_id": rec.get("HealthCheckId"),
+        }
+    return differences, outputs
+
+
+# --------------------------------------------------------------------------- fleet
+def fleet_state(clients, spec):
+    ec2 = clients("ec2")
+    differences = []
+    outputs = {"instances": {}}
+    names = [i["name"] for i in spec["instances"]]
+    if not names:
+        return differences, outputs
+    reservations = ec2.describe_instances(
+        Filters=[
+            {"Name": "tag:Name", "Values": names},
+            {"Name": "tag:Environment", "Values": [spec["tags"]["Environment"]]},
+            {
+                "Name": "instance-state-name",
+                "Values": ["pending", "running", "stopping", "stopped"],
+            },
+        ]
+    )["Reservations"]
+    found = {}
+    for res in reservations:
+        for inst in res["Instances"]:
+            found.setdefault(tag_dict(inst.get("Tags")).get("Name"), []).append(inst)
+    for want in spec["instances"]:
+        name = want["name"]
+        insts = found.get(name, [])
+        if not insts:
+            differences.append(f"instance {name} does not exist")
+            continue
+        if len(insts) > 1:
+            differences.append(f"instance {name}: {len(insts)} instances carry this name")
+        inst = insts[0]
+        enis = sorted(
+            inst.get("NetworkInterfaces", []), key=lambda e: e["Attachment"]["DeviceIndex"]
+        )
+        outputs["instances"][name] = {
+            "id": inst["InstanceId"],
+            "private_ip": inst.get("PrivateIpAddress"),
+            "az": inst["Placement"]["AvailabilityZone"],
+            "enis": [e["NetworkInterfaceId"] for e in enis],
+        }
+        checks = [
+            ("state", inst["State"]["Name"], "running"),
+            ("instance type", inst["InstanceType"], want["instance_type"]),
+            ("subnet", inst.get("SubnetId"), spec["subnet_id"]),
+            ("IMDSv2", inst.get("MetadataOptions", {}).get("HttpTokens"), "required"),
+            ("tenancy", inst["Placement"].get("Tenancy", "default"), spec["tenancy"]),
+            (
+                "instance profile",
+                inst.get("IamInstanceProfile", {}).get("Arn"),
+                spec["instance_profile_arn"],
+            ),
+            ("extra ENIs", len(enis) - 1, int(want.get("extra_enis") or 0)),
+        ]
+        if spec.get("placement_group"):
+            checks.append(
+                ("placement group", inst["Placement"].get("GroupName"), spec["placement_group"])
+            )
+        if enis:
+            groups = sorted(g["GroupId"] for g in enis[0].get("Groups", []))
+            checks.append(("security groups", groups, sorted(spec["security_group_ids"])))
+        for label, got, wanted in checks:
+            if got != wanted:
+                differences.append(f"instance {name}: {label} is {got}, want {wanted}")
+        diff_tags(
+            f"instance {name}",
+            tag_dict(inst.get("Tags")),
+            dict(spec["tags"], Name=name),
+            differences,
+        )
+    return differences, outputs
+
+
+LAYERS = {
+    "network": network_state,
+    "security": security_state,
+    "kinesis": kinesis_state,
+    "s3": s3_state,
+    "dns": dns_state,
+    "fleet": fleet_state,
+}

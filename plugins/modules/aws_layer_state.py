@@ -1,0 +1,145 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, tradeops engineers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: aws_layer_state
+short_description: Describe one tradeops AWS layer in one call and compare it with its spec
+version_added: "0.1.0"
+description:
+  - Read-only. Describes every resource of one layer (network, security, ...) with batched
+    Describe/List/Get calls, compares it with the desired I(spec) and returns the
+    differences and the layer's outputs (ids, ARNs, endpoints).
+  - The layer roles call it before their tasks, to skip a converged layer without a single
+    mutating call (the no-op run), and after them, to verify the result and publish outputs.
+  - Never changes anything; C(changed) is always false. Runs the same in check mode.
+author:
+  - tradeops engineers (@tradeops)
+options:
+  layer:
+    description: Which layer to describe.
+    type: str
+    required: true
+    choices: [network, security, kinesis, s3, dns, fleet]
+  spec:
+    description:
+      - The desired state of the layer, as built by the layer role from its variables
+        (see the role's C(vars/main.yml)).
+    type: dict
+    required: true
+  outputs_path:
+    description:
+      - When set and the layer is converged, write I(outputs) there as JSON (parent
+        directories are created; the file is rewritten only when its content changes).
+      - This is the per-environment outputs artifact later layers read. Writing it is not
+        an AWS change, so C(changed) stays false. Nothing is written in check mode.
+    type: path
+  fail_on_difference:
+    description:
+      - Fail, listing the differences, when the layer is not converged (the verify step).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Is the network layer converged?
+  tradeops.platform.aws_layer_state:
+    layer: network
+    spec: "{{ __aws_network_spec }}"
+  register: __aws_network_state
+"""
+
+RETURN = r"""
+converged:
+  description: True when the layer matches its spec.
+  returned: always
+  type: bool
+  sample: true
+differences:
+  description: What differs from the spec, one sentence each; empty when converged.
+  returned: always
+  type: list
+  elements: str
+  sample: ["subnet lab-private-a (10.0.1.0/24) does not exist"]
+outputs:
+  description: Ids, ARNs and endpoints of the layer, for the layers that build on it.
+  returned: always
+  type: dict
+  sample: {"vpc_id": "vpc-0123456789abcdef0"}
+"""
+
+import json  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_state import LAYERS  # noqa: E402
+
+
+def write_outputs(path, outputs):
+    """Write the outputs artifact atomically, only when its content changes."""
+    text = json.dumps(outputs, indent=2, sort_keys=True) + "\n"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if handle.read() == text:
+                return
+    except OSError:
+        pass
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".outputs-")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            layer=dict(
+                type="str",
+                required=True,
+                choices=["network", "security", "kinesis", "s3", "dns", "fleet"],
+            ),
+            spec=dict(type="dict", required=True),
+            outputs_path=dict(type="path"),
+            fail_on_difference=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    cache = {}
+
+    def clients(service, region=None):
+        key = (service, region)
+        if key not in cache:
+            cache[key] = module.client(service, region=region) if region else module.client(service)
+        return cache[key]
+
+    layer = module.params["layer"]
+    if layer not in LAYERS:
+        module.fail_json(msg=f"layer {layer} has no state function")
+    try:
+        differences, outputs = LAYERS[layer](clients, module.params["spec"])
+    except Exception as err:
+        module.fail_json_aws(err, msg=f"Could not describe the {layer} layer")
+    result = dict(
+        changed=False, converged=not differences, differences=differences, outputs=outputs
+    )
+    if differences and module.params["fail_on_difference"]:
+        module.fail_json(
+            msg=f"The {layer} layer differs from its spec after converging: "
+            + "; ".join(differences),
+            **result,
+        )
+    if not differences and module.params["outputs_path"] and not module.check_mode:
+        write_outputs(module.params["outputs_path"], outputs)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Benchmark of the AWS layers against a private moto: wall time and API calls.
+
+Not a test (it asserts nothing). For create-from-empty and for a no-op re-run it prints
+wall time and AWS API calls (read / mutating, counted by a recording proxy in front of
+moto) of:
+
+* baseline: playbooks/aws/sequential.yml with tradeops_aws_async=false and
+  tradeops_aws_skip_converged=false - the same roles and modules, one layer after another,
+  every task run, as a plain amazon.aws playbook would;
+* tradeops: playbooks/aws/site.yml - concurrent layers, async loops, describe-first skip;
+
+and the ratios baseline / tradeops. Run: .venv/bin/python tests/benchmarks/aws_bench.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.integration.aws.apilog import ApiLog  # noqa: E402
+from tests.integration.support import MotoServer, ansible_env, run_playbook  # noqa: E402
+
+BASELINE = (
+    "playbooks/aws/sequential.yml",
+    "-e",
+    "tradeops_aws_async=false",
+    "-e",
+    "tradeops_aws_skip_converged=false",
+)
+FAST = ("playbooks/aws/site.yml",)
+
+
+def measure(moto, log, outputs: Path, args, label):
+    env = ansible_env(TRADEOPS_MOTO_PORT=str(log.port), TRADEOPS_AWS_OUTPUTS_DIR=str(outputs))
+    mark = log.mark()
+    start = time.monotonic()
+    proc = run_playbook(*args, env=env)
+    wall = time.monotonic() - start
+    if proc.returncode != 0:
+        print(proc.stdout[-4000:], proc.stderr[-2000:], file=sys.stderr)
+        raise SystemExit(f"{label}: ansible-playbook failed ({proc.returncode})")
+    calls = log.since(mark)
+    return {"wall": wall, **ApiLog.summary(calls)}
+
+
+def scenario(moto, log, args, label):
+    outputs = Path(tempfile.mkdtemp(prefix="tradeops-bench-"))
+    try:
+        moto.reset()
+        create = measure(moto, log, outputs, args, f"{label} create")
+        noop = measure(moto, log, outputs, args, f"{label} no-op")
+    finally:
+        shutil.rmtree(outputs, ignore_errors=True)
+    return create, noop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=1, help="repeat and keep the best")
+    rounds = parser.parse_args().rounds
+    moto = MotoServer(Path(tempfile.mkdtemp(prefix="tradeops-bench-moto-")) / "moto.log")
+    log = ApiLog(moto.port)
+    try:
+        results = {}
+        for _ in range(rounds):
+            for label, args in (("baseline", BASELINE), ("tradeops", FAST)):
+                create, noop = scenario(moto, log, args, label)
+                for phase, value in (("create", create), ("no-op", noop)):
+                    best = results.get((label, phase))
+                    if best is None or value["wall"] < best["wall"]:
+                        results[(label, phase)] = value
+    finally:
+        log.stop()
+        moto.stop()
+
+    print(f"{'run':<26}{'wall s':>9}{'API calls':>11}{'read':>7}{'mutating':>10}")
+    for phase in ("create", "no-op"):
+        for label in ("baseline", "tradeops"):
+            r = results[(label, phase)]
+            name = f"{phase} / {label}"
+            print(f"{name:<26}{r['wall']:>9.1f}{r['total']:>11}{r['read']:>7}{r['mutating']:>10}")
+    for phase, target in (("create", 3), ("no-op", 6)):
+        base, fast = results[("baseline", phase)], results[("tradeops", phase)]
+        print(
+            f"{phase}: {base['wall'] / fast['wall']:.1f}x faster (target {target}x), "
+            f"API calls {base['total']} -> {fast['total']}, "
+            f"mutating {base['mutating']} -> {fast['mutating']}"
+        )
+
+
+if __name__ == "__main__":
+    main()

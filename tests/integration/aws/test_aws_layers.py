@@ -1,0 +1,326 @@
+"""The AWS layers against moto: preflight, create, no-op, check mode, security, teardown.
+
+The tests run in file order and share one moto account: invalid inputs first (on an empty
+account: nothing may be created), then one create from empty that the later tests inspect,
+and the teardown last.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from ..support import ansible_env, run_playbook
+from .apilog import ApiLog
+
+pytestmark = pytest.mark.moto
+
+SITE = "playbooks/aws/site.yml"
+ALLOWED_PREFLIGHT_READS = {"GetCallerIdentity", "ListAccountAliases", "DescribeAvailabilityZones"}
+
+
+def _env(aws_api, outputs_dir):
+    return ansible_env(
+        TRADEOPS_MOTO_PORT=str(aws_api.port), TRADEOPS_AWS_OUTPUTS_DIR=str(outputs_dir)
+    )
+
+
+def _run(aws_api, outputs_dir, *args):
+    mark = aws_api.mark()
+    proc = run_playbook(SITE, *args, env=_env(aws_api, outputs_dir))
+    return proc, aws_api.since(mark)
+
+
+def _recap(stdout: str) -> dict[str, dict[str, int]]:
+    recap = {}
+    for line in stdout.split("PLAY RECAP")[-1].splitlines():
+        match = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
+        if match:
+            recap[match.group(1)] = {
+                k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))
+            }
+    return recap
+
+
+def _seven_per_tier(base: int) -> list[str]:
+    return [f"10.0.{base + i}.0/24" for i in range(7)]
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        pytest.param(
+            {
+                "aws_network_subnets": {
+                    "public": ["10.0.101.0/24", "10.0.101.128/25", "10.0.103.0/24"],
+                    "private": ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"],
+                    "database": ["10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24"],
+                }
+            },
+            "overlapping: 10.0.101.0/24 and 10.0.101.128/25",
+            id="overlapping-subnets",
+        ),
+        pytest.param(
+            {
+                "aws_network_subnets": {
+                    "public": ["10.0.101.0/24", "10.0.102.0/24", "10.0.103.0/24"],
+                    "private": ["10.1.1.0/24", "10.0.2.0/24", "10.0.3.0/24"],
+                    "database": ["10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24"],
+                }
+            },
+            "10.1.1.0/24 not inside the VPC 10.0.0.0/16",
+            id="subnet-outside-vpc",
+        ),
+        pytest.param(
+            {
+                "aws_network_az_count": 7,
+                "aws_network_subnets": {
+                    "public": _seven_per_tier(101),
+                    "private": _seven_per_tier(1),
+                    "database": _seven_per_tier(11),
+                },
+            },
+            "aws_network_az_count is 7 but us-east-1 offers 6 zones",
+            id="az-count-region-lacks",
+        ),
+        pytest.param(
+            {"aws_network_flow_logs_retention_days": 42},
+            "aws_network_flow_logs_retention_days must be one of",
+            id="flow-log-retention",
+        ),
+        pytest.param(
+            {"aws_kinesis_streams": [{"name": "market-data", "shards": 2, "retention_hours": 10}]},
+            "retention_hours between 24 and 8760",
+            id="kinesis-retention",
+        ),
+        pytest.param(
+            {
+                "aws_s3_buckets": [
+                    {
+                        "key": "compliance",
+                        "encryption": "aws:kms",
+                        "object_lock": {"mode": "COMPLIANCE", "days": 40000},
+                    }
+                ]
+            },
+            "object-lock",
+            id="object-lock-retention",
+        ),
+    ],
+)
+def test_invalid_input_fails_in_preflight_before_any_change(
+    moto, aws_api, outputs_dir, extra, needle
+):
+    moto.reset()
+    proc, calls = _run(aws_api, outputs_dir, "-e", json.dumps(extra))
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert needle in " ".join(proc.stdout.split()), proc.stdout[-3000:]
+    # Reads only: the inventory (DescribeInstances), the account guard (STS, IAM aliases)
+    # and the region's zones; no layer has started.
+    assert not ApiLog.mutating(calls), f"mutating calls before the preflight failed: {calls}"
+    assert set(calls) <= ALLOWED_PREFLIGHT_READS | {"DescribeInstances"}, calls
+    assert "PLAY [AWS | stage 1" not in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def created(moto, aws_api, outputs_dir):
+    moto.reset()
+    proc, calls = _run(aws_api, outputs_dir)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    return proc, calls
+
+
+def test_create_from_empty(created, outputs_dir):
+    proc, calls = created
+    recap = _recap(proc.stdout)
+    for layer in ("network", "security", "kinesis", "s3", "dns", "fleet"):
+        assert recap[f"aws-{layer}"]["failed"] == 0
+        assert recap[f"aws-{layer}"]["changed"] > 0, f"{layer} created nothing"
+        assert (outputs_dir / f"{layer}.json").is_file()
+    network = json.loads((outputs_dir / "network.json").read_text())
+    assert len(network["subnets"]["private"]) == 3
+    assert len(network["nat_gateway_ids"]) == 3
+    fleet = json.loads((outputs_dir / "fleet.json").read_text())
+    assert set(fleet["instances"]) == {"engine-c5n-1", "engine-c5n-2", "engine-metal-1"}
+    assert len(fleet["instances"]["engine-c5n-1"]["enis"]) == 2
+    assert ApiLog.summary(calls)["mutating"] > 0
+
+
+def test_rerun_changes_nothing_and_makes_no_mutating_call(created, aws_api, outputs_dir):
+    proc, calls = _run(aws_api, outputs_dir)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert all(r["changed"] == 0 and r["failed"] == 0 for r in _recap(proc.stdout).values()), (
+        proc.stdout[-4000:]
+    )
+    assert not ApiLog.mutating(calls), f"mutating calls on a no-op run: {ApiLog.mutating(calls)}"
+
+
+def test_check_mode_on_converged_reports_nothing(created, aws_api, outputs_dir):
+    proc, calls = _run(aws_api, outputs_dir, "--check", "--diff")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert all(r["changed"] == 0 for r in _recap(proc.stdout).values()), proc.stdout[-4000:]
+    assert not ApiLog.mutating(calls)
+
+
+def test_drift_is_detected_and_repaired(created, moto, aws_api, outputs_dir):
+    """An out-of-band rule on the RDS group is noticed by the state call and purged."""
+    ec2 = moto.client("ec2")
+    sg = json.loads((outputs_dir / "network.json").read_text())["security_groups"]["rds"]
+    ec2.authorize_security_group_ingress(
+        GroupId=sg,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            }
+        ],
+    )
+    proc, _ = _run(aws_api, outputs_dir, "--tags", "network")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _recap(proc.stdout)["aws-network"]["changed"] >= 1
+    perms = ec2.describe_security_groups(GroupIds=[sg])["SecurityGroups"][0]["IpPermissions"]
+    assert all(p.get("FromPort") != 22 for p in perms)
+
+
+def test_security_posture(created, moto):
+    ec2 = moto.client("ec2")
+    for sg in ec2.describe_security_groups()["SecurityGroups"]:
+        if sg["GroupName"] == "default":
+            continue
+        for perm in sg["IpPermissions"]:
+            open_world = any(r["CidrIp"] == "0.0.0.0/0" for r in perm.get("IpRanges", []))
+            open_world |= any(r["CidrIpv6"] == "::/0" for r in perm.get("Ipv6Ranges", []))
+            if open_world:
+                assert sg["GroupName"].endswith("-alb"), f"{sg['GroupName']} is open to the world"
+                assert perm["FromPort"] in (80, 443) and perm["FromPort"] == perm["ToPort"]
+    groups = {g["GroupName"]: g for g in ec2.describe_security_groups()["SecurityGroups"]}
+    assert groups["tradeops-lab-rds"]["IpPermissionsEgress"] == []
+    assert groups["tradeops-lab-redis"]["IpPermissionsEgress"] == []
+
+    s3 = moto.client("s3")
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert len(buckets) == 6
+    for name in buckets:
+        region = s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
+        s3r = moto.client("s3", region)
+        rules = s3r.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+        assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in (
+            "aws:kms",
+            "AES256",
+        )
+        block = s3r.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+        assert all(block.values()), f"{name}: {block}"
+        assert s3r.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+
+    instances = [
+        i
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] == "running"
+    ]
+    assert len(instances) == 3
+    for inst in instances:
+        assert inst["MetadataOptions"]["HttpTokens"] == "required"
+
+    kms = moto.client("kms")
+    for alias in kms.list_aliases()["Aliases"]:
+        if alias["AliasName"].startswith("alias/tradeops-"):
+            assert kms.get_key_rotation_status(KeyId=alias["TargetKeyId"])["KeyRotationEnabled"]
+
+
+REQUIRED_TAGS = {"Environment": "lab", "Project": "tradeops", "CostCenter": "lab"}
+
+
+def _tagged(tags) -> bool:
+    if isinstance(tags, list):
+        tags = {t.get("Key", t.get("TagKey")): t.get("Value", t.get("TagValue")) for t in tags}
+    return REQUIRED_TAGS.items() <= (tags or {}).items() and "ManagedBy" in (tags or {})
+
+
+def test_everything_is_tagged(created, moto):
+    ec2 = moto.client("ec2")
+    proj = [{"Name": "tag:Project", "Values": ["tradeops"]}]
+    vpcs = ec2.describe_vpcs(Filters=proj)["Vpcs"]
+    assert len(vpcs) == 1
+    vpc = [{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}]
+    for what, items in {
+        "subnet": ec2.describe_subnets(Filters=vpc)["Subnets"],
+        "route table": [
+            t
+            for t in ec2.describe_route_tables(Filters=vpc)["RouteTables"]
+            if not any(a.get("Main") for a in t.get("Associations", []))
+        ],
+        "security group": [
+            g
+            for g in ec2.describe_security_groups(Filters=vpc)["SecurityGroups"]
+            if g["GroupName"] != "default"
+        ],
+        "nat gateway": ec2.describe_nat_gateways(Filter=vpc)["NatGateways"],
+        "internet gateway": ec2.describe_internet_gateways()["InternetGateways"],
+        "elastic ip": ec2.describe_addresses()["Addresses"],
+        "vpc endpoint": ec2.describe_vpc_endpoints(Filters=vpc)["VpcEndpoints"],
+        "instance": [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]],
+        "flow log": ec2.describe_flow_logs()["FlowLogs"],
+    }.items():
+        assert items, what
+        for item in items:
+            assert _tagged(item.get("Tags")), f"{what} {item} is not tagged"
+    iam = moto.client("iam")
+    for role in iam.list_roles()["Roles"]:
+        if role["RoleName"].startswith("tradeops-"):
+            assert _tagged(iam.get_role(RoleName=role["RoleName"])["Role"].get("Tags")), role[
+                "RoleName"
+            ]
+    kinesis = moto.client("kinesis")
+    for stream in kinesis.list_streams()["StreamNames"]:
+        assert _tagged(kinesis.list_tags_for_stream(StreamName=stream)["Tags"]), stream
+    sm = moto.client("secretsmanager")
+    for secret in sm.list_secrets()["SecretList"]:
+        assert _tagged(secret.get("Tags")), secret["Name"]
+    s3 = moto.client("s3")
+    for bucket in s3.list_buckets()["Buckets"]:
+        assert _tagged(s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"]), bucket["Name"]
+    r53 = moto.client("route53")
+    for zone in r53.list_hosted_zones()["HostedZones"]:
+        zid = zone["Id"].split("/")[-1]
+        tags = r53.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zid)
+        assert _tagged(tags["ResourceTagSet"]["Tags"]), zone["Name"]
+
+
+def test_teardown_refuses_without_confirmation(created, aws_api, outputs_dir):
+    mark = aws_api.mark()
+    proc = run_playbook("playbooks/aws/teardown.yml", env=_env(aws_api, outputs_dir))
+    assert proc.returncode != 0
+    assert "aws_teardown_confirm" in proc.stdout
+    assert not ApiLog.mutating(aws_api.since(mark))
+
+
+def test_teardown_removes_the_environment(created, moto, aws_api, outputs_dir):
+    proc = run_playbook(
+        "playbooks/aws/teardown.yml",
+        "-e",
+        "aws_teardown_confirm=lab",
+        env=_env(aws_api, outputs_dir),
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    ec2 = moto.client("ec2")
+    assert not ec2.describe_vpcs(Filters=[{"Name": "tag:Project", "Values": ["tradeops"]}])["Vpcs"]
+    running = [
+        i
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] not in ("terminated", "shutting-down")
+    ]
+    assert not running
+    assert not moto.client("s3").list_buckets()["Buckets"]
+    assert not moto.client("kinesis").list_streams()["StreamNames"]
+    assert not moto.client("route53").list_hosted_zones()["HostedZones"]
+    for region in ("us-east-1", "us-west-2"):
+        kms = moto.client("kms", region)
+        for key in kms.list_keys()["Keys"]:
+            state = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"]
+            assert state == "PendingDeletion", (region, key["KeyId"], state)
