@@ -96,8 +96,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:  # pragma: no cover - reported by AnsibleAWSModule
-    BotoCoreError = ClientError = Exception
+except ImportError:  # pragma: no cover
+    pass  # AnsibleAWSModule reports the missing botocore
 
 
 def desired_configuration(params):

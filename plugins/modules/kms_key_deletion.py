@@ -52,8 +52,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:  # pragma: no cover - reported by AnsibleAWSModule
-    BotoCoreError = ClientError = Exception
+except ImportError:  # pragma: no cover
+    pass  # AnsibleAWSModule reports the missing botocore
 
 
 def main():

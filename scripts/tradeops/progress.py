@@ -127,7 +127,7 @@ def _message(data: dict[str, Any]) -> str:
         msg = "; ".join(m for m in msgs if m)
     msg = str(msg).strip() or "failed (no message)"
     first = msg.splitlines()[0]
-    return first if len(first) <= 300 else first[:297] + "..."
+    return first if len(first) <= 500 else first[:497] + "..."
 
 
 def _clock(seconds: float) -> str:
