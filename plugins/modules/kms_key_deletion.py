@@ -48,12 +48,12 @@ key_state:
   sample: PendingDeletion
 """
 
+import contextlib  # noqa: E402
+
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
 
-try:
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:  # pragma: no cover
-    pass  # AnsibleAWSModule reports the missing botocore
 
 
 def main():
