@@ -81,8 +81,14 @@ def test_lab_up_again_changes_nothing(lab, lab_env):
     assert set(json.loads(again.stdout)["actions"].values()) == {"running"}
 
 
-def test_site_reaches_every_host_through_the_real_inventory(lab, lab_env, tmp_path):
-    report = run_site(lab_env, tmp_path)
+@pytest.fixture(scope="module")
+def first_site(lab, lab_env, tmp_path_factory) -> dict:
+    """The report of site.yml's first run on the new lab (it converges the lab)."""
+    return run_site(lab_env, tmp_path_factory.mktemp("first-site"))
+
+
+def test_site_reaches_every_host_through_the_real_inventory(first_site, lab_env):
+    report = first_site
     # Cloud engines only exist once site.yml provisioned them in moto (amazon.aws through
     # the lab's module_defaults) and the aws_ec2 inventory found them.
     # The AWS layers run as pseudo-hosts aws-<layer> (playbooks/aws/site.yml).
@@ -109,8 +115,7 @@ def test_site_reaches_every_host_through_the_real_inventory(lab, lab_env, tmp_pa
         assert ("engines" in fact["groups"]) == host.startswith("engine")
 
 
-def test_second_run_and_check_mode_change_nothing(lab, lab_env, tmp_path):
-    run_site(lab_env, tmp_path)  # converge, whatever ran before
+def test_second_run_and_check_mode_change_nothing(first_site, lab_env, tmp_path):
     again = run_site(lab_env, tmp_path)
     assert {h: c["changed"] for h, c in again["hosts"].items() if c["changed"]} == {}
     check = run_site(lab_env, tmp_path, "--check")
