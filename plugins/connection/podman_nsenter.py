@@ -228,7 +228,7 @@ class Connection(ConnectionBase):
         self._connect()
         with open(to_bytes(in_path, errors="surrogate_or_strict"), "rb") as src:
             data = src.read()
-        rc, _, err = self._run(f"cat > {shlex.quote(out_path)}", data)
+        rc, _out, err = self._run(f"cat > {shlex.quote(out_path)}", data)
         if rc != 0:
             raise AnsibleError(f"failed to put {in_path} to {out_path}: {to_text(err)}")
 

@@ -120,17 +120,17 @@ def test_a_stale_cache_entry_is_looked_up_again(fake_podman, tmp_path):
 
 
 def test_a_container_that_is_not_running_fails_the_connection(fake_podman):
-    podman, _ = fake_podman
+    podman = fake_podman[0]
     with pytest.raises(pn.AnsibleConnectionFailure, match="missing is not running"):
         connection("missing", podman)._lookup("missing")
 
 
 @needs_root
 def test_commands_and_files_through_the_connection(fake_podman, tmp_path):
-    podman, _ = fake_podman
+    podman = fake_podman[0]
     conn = connection("self", podman)
-    rc, out, _ = conn.exec_command("cat", in_data=b"piped")
-    assert (rc, out) == (0, b"piped")
+    rc, out, err = conn.exec_command("cat", in_data=b"piped")
+    assert (rc, out, err) == (0, b"piped", b"")
     src, dest, back = tmp_path / "src", tmp_path / "dest", tmp_path / "back"
     src.write_bytes(b"\x00binary\xff")
     conn.put_file(str(src), str(dest))
