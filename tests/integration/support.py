@@ -14,6 +14,20 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
+def tradeops(
+    *args: str, env: dict[str, str], timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
+    """The tradeops CLI of the checkout's venv, as an operator runs it."""
+    return subprocess.run(
+        [str(VENV_BIN / "tradeops"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

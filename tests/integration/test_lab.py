@@ -12,23 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from .support import VENV_BIN, _free_port, ansible_env
+from .support import _free_port, ansible_env, tradeops
 
 pytestmark = pytest.mark.lab
 
 LAB = "tolab"
 HOSTS = {"engine-c5n-1", "engine-c5n-2", "engine-metal-1", "engine-bm-1", "mon-1"}
-
-
-def tradeops(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "tradeops"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
 
 
 def podman_names(kind: str, env: dict[str, str]) -> list[str]:

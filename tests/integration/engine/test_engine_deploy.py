@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ..support import ROOT, VENV_BIN, _free_port, ansible_env
+from ..support import ROOT, VENV_BIN, _free_port, ansible_env, tradeops
 
 pytestmark = pytest.mark.lab
 
@@ -27,17 +27,6 @@ ENGINES = ["engine-c5n-1", "engine-c5n-2", "engine-metal-1", "engine-bm-1"]
 # Inside the lab's NYSE-like window (Tue 2026-03-10 11:00 EDT); enforced only on demand.
 FROZEN = ["engine_rollout_freeze_enforce=true", "engine_rollout_freeze_now=2026-03-10T15:00:00Z"]
 TIMINGS: dict[str, float] = {}
-
-
-def tradeops(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "tradeops"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
 
 
 def podman_exec(env, host: str, *cmd: str) -> str:

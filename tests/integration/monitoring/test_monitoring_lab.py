@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ..support import ROOT, VENV_BIN, _free_port, ansible_env
+from ..support import ROOT, _free_port, ansible_env, tradeops
 
 pytestmark = pytest.mark.lab
 
@@ -40,17 +40,6 @@ EXCLUDED = {
     "node_ethtool_linklocal_allowance_exceeded": "veth has no ENA shaping counters",
     "pg_replication_lag_seconds": "no PostgreSQL replica or exporter in the lab",
 }
-
-
-def tradeops(*args: str, env: dict[str, str], timeout: int = 900):
-    return subprocess.run(
-        [str(VENV_BIN / "tradeops"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
 
 
 def podman(*args: str, env, check: bool = True, stdin: str | None = None):
