@@ -119,6 +119,11 @@ class RunTracker:
         return time.monotonic() - self.started
 
 
+# A failure's message is shown as one line of at most this many characters; task
+# messages put their verdict first so that the cut never hides it.
+MESSAGE_LIMIT = 500
+
+
 def _message(data: dict[str, Any]) -> str:
     res = data.get("res", {}) or {}
     msg = res.get("msg") or res.get("stderr") or res.get("reason") or ""
@@ -127,7 +132,7 @@ def _message(data: dict[str, Any]) -> str:
         msg = "; ".join(m for m in msgs if m)
     msg = str(msg).strip() or "failed (no message)"
     first = msg.splitlines()[0]
-    return first if len(first) <= 500 else first[:497] + "..."
+    return first if len(first) <= MESSAGE_LIMIT else first[: MESSAGE_LIMIT - 3] + "..."
 
 
 def _clock(seconds: float) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tradeops import exitcodes
-from tradeops.progress import ProgressDisplay, RunTracker, render_summary
+from tradeops.progress import MESSAGE_LIMIT, ProgressDisplay, RunTracker, render_summary
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runner"
 
@@ -107,4 +107,5 @@ def test_failure_messages_are_kept_to_one_readable_line(msg):
         {"event": "runner_on_failed", "event_data": {"host": "h", "task": "t", "res": {"msg": msg}}}
     )
     message = tracker.failures[0].message
-    assert "\n" not in message and len(message) <= 300
+    assert "\n" not in message and len(message) <= MESSAGE_LIMIT
+    assert message.startswith("line one" if "\n" in msg else "x" * 100)
