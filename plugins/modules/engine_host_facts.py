@@ -100,7 +100,7 @@ EXAMPLES = r"""
 
 - name: Run against a recorded fixture tree (unit tests, offline review)
   tradeops.platform.engine_host_facts:
-    root: /work/main/tests/unit/fixtures/hosts/c5n_18xlarge/root
+    root: "{{ playbook_dir }}/../tests/unit/fixtures/hosts/c5n_18xlarge/root"
     ec2_metadata: never
   delegate_to: localhost
 """
