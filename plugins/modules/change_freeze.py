@@ -184,6 +184,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+summary:
+  description:
+    - "The decision and its reason in one line, for run summaries. A refusal under
+      I(fail_when_frozen=false) reads C(not enforced here, would be refused: ...)."
+  returned: success
+  type: str
+  sample: "allowed: outside trading hours; next freeze starts 2025-03-11T09:30:00-04:00"
 frozen:
   description: Whether the instant lies inside a freeze window (including buffers).
   returned: success
@@ -297,6 +304,9 @@ def main():
         module.fail_json(msg=f"change freeze: {exc}")
 
     result = dict(changed=False, **decision.as_dict())
+    # One line for run summaries; a refusal that is not enforced says so.
+    unenforced = "" if decision.allowed else "not enforced here, would be "
+    result["summary"] = f"{unenforced}{result['audit']['decision']}: {decision.reason}"
     if not decision.allowed and p["fail_when_frozen"]:
         module.fail_json(
             msg=f"change freeze in force: {decision.reason}. Retry outside the window, or "

@@ -378,17 +378,20 @@ def test_module_allows_override_and_returns_the_audit_record():
     assert (result["frozen"], result["allowed"], result["override_used"]) == (True, True, True)
     assert result["audit"]["actor"] == "bob"
     assert result["audit"]["override_reason"] == "CHG-7"
+    assert result["summary"].startswith("overridden: ")
 
 
 def test_module_outside_window_and_query_only_mode():
     rc, result = run_module(dict(MODULE_ARGS, now="2025-12-25T15:00:00Z"))
     assert rc == 0
     assert result["frozen"] is False
+    assert result["summary"] == f"allowed: {result['reason']}"
     rc, result = run_module(
         dict(MODULE_ARGS, now="2025-03-10T14:30:00Z", fail_when_frozen=False), check_mode=True
     )
     assert rc == 0
     assert (result["frozen"], result["allowed"]) == (True, False)
+    assert result["summary"].startswith("not enforced here, would be refused: ")
 
 
 def test_module_reports_invalid_config():
@@ -413,6 +416,12 @@ def _doc_view(options):
 def test_module_documentation_matches_its_argument_spec():
     doc = yaml.safe_load(change_freeze.DOCUMENTATION)
     assert isinstance(yaml.safe_load(change_freeze.EXAMPLES), list)
-    assert set(yaml.safe_load(change_freeze.RETURN)) >= {"frozen", "allowed", "reason", "audit"}
+    assert set(yaml.safe_load(change_freeze.RETURN)) >= {
+        "frozen",
+        "allowed",
+        "reason",
+        "audit",
+        "summary",
+    }
     assert doc["module"] == "change_freeze"
     assert _doc_view(doc["options"]) == _doc_view(change_freeze.ARGUMENT_SPEC)
