@@ -274,7 +274,7 @@ def _service_objects(spec, name, service):
     if service.get("capacity_type") not in (None, "ON_DEMAND", "SPOT"):
         _fail(f"{where}.capacity_type", f"{service['capacity_type']!r}: ON_DEMAND or SPOT")
     image = str(service["image"])
-    if "/" not in image.split(":")[0]:
+    if "/" not in image.split(":", maxsplit=1)[0]:
         if not spec.get("image_registry"):
             _fail(f"{where}.image", f"{image!r} names no registry and image_registry is empty")
         image = f"{spec['image_registry'].rstrip('/')}/{image}"

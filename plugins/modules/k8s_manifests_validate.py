@@ -15,8 +15,8 @@ description:
     schema of the target Kubernetes version with the kubernetes-validate library, with
     no API server.
   - With O(policy=true) (the default) it also checks the set against the platform's
-    rules; each broken rule is one message naming the object. Guaranteed QoS: CPU and
-    memory requests equal to limits, CPU in whole cores. Hugepages requested as limited.
+    rules; each broken rule is one message naming the object. Guaranteed QoS (CPU and
+    memory requests equal to limits, CPU in whole cores). Hugepages requested as limited.
     Restricted pod security (non-root, no privilege escalation, capabilities dropped).
     A default-deny NetworkPolicy in every namespace that runs pods. A
     PodDisruptionBudget for every Deployment or StatefulSet. Autoscalers that own their
