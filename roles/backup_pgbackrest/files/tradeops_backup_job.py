@@ -1,0 +1,1 @@
+../../backup_restic/files/tradeops_backup_job.py
