@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Run one backup job and record its outcome as node_exporter textfile metrics.
 
     tradeops-backup-job --job NAME --textfile-dir DIR [--max-age SECONDS] -- COMMAND...
@@ -79,7 +78,7 @@ def write_atomically(path: str, text: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--job", required=True, help="job label, e.g. restic, pgbackrest-full")
     parser.add_argument("--textfile-dir", required=True, help="node_exporter textfile directory")
     parser.add_argument("--max-age", type=int, default=0, help="stale after this many seconds")
