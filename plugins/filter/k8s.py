@@ -26,6 +26,39 @@ def k8s_workload_manifests(spec):
     ]
 
 
+def k8s_network_endpoints(outputs):
+    """The network layer's outputs -> the flows' outside parties, name -> CIDRs.
+
+    alb sits in the public subnets, PostgreSQL and Redis in the database subnets, and the
+    AWS APIs the IRSA pods call are the VPC's interface endpoints.
+    """
+    if not isinstance(outputs, dict):
+        raise AnsibleFilterError("k8s_network_endpoints: the network layer's outputs, a dict")
+    subnets = outputs.get("subnets") or {}
+    missing = [tier for tier in ("public", "database") if not subnets.get(tier)]
+    if missing or not outputs.get("vpc_cidr"):
+        absent = [f"subnets.{tier}" for tier in missing] + (
+            [] if outputs.get("vpc_cidr") else ["vpc_cidr"]
+        )
+        raise AnsibleFilterError(
+            f"k8s_network_endpoints: the network outputs lack {', '.join(absent)}: "
+            "is the network layer converged?"
+        )
+
+    def cidrs(tier):
+        return [subnet["cidr"] for subnet in subnets[tier]]
+
+    return {
+        "alb": cidrs("public"),
+        "postgresql": cidrs("database"),
+        "redis": cidrs("database"),
+        "aws-apis": [outputs["vpc_cidr"]],
+    }
+
+
 class FilterModule:
     def filters(self):
-        return {"k8s_workload_manifests": k8s_workload_manifests}
+        return {
+            "k8s_workload_manifests": k8s_workload_manifests,
+            "k8s_network_endpoints": k8s_network_endpoints,
+        }

@@ -11,7 +11,8 @@ short_description: Validate Kubernetes manifests offline against the API schemas
 version_added: "0.1.0"
 description:
   - Reads every C(*.yaml) / C(*.yml) file of a directory (or one file), each possibly
-    holding several YAML documents, and validates every object against the OpenAPI
+    holding several YAML documents, or takes the objects themselves in O(manifests)
+    (to validate before anything is written), and validates every object against the OpenAPI
     schema of the target Kubernetes version with the kubernetes-validate library, with
     no API server.
   - With O(policy=true) (the default) it also checks the set against the platform's
@@ -44,8 +45,15 @@ options:
     description:
       - A directory of manifests (its C(*.yaml) and C(*.yml) files, not recursive) or one
         manifest file.
+      - Exactly one of O(src) and O(manifests) is given.
     type: path
-    required: true
+  manifests:
+    description:
+      - The objects themselves, as a list of dicts (for example the output of the
+        P(tradeops.platform.k8s_workload_manifests#filter) filter, whose items carry
+        them under C(manifest)). Errors name an object by its position.
+    type: list
+    elements: dict
   kubernetes_version:
     description:
       - The Kubernetes version whose schemas apply, for example C(1.35) or C(1.35.0).
@@ -70,6 +78,11 @@ EXAMPLES = r"""
     src: "{{ k8s_workloads_render_dir }}"
     kubernetes_version: "1.35"
   delegate_to: localhost
+
+- name: Validate objects before writing them anywhere
+  tradeops.platform.k8s_manifests_validate:
+    manifests: "{{ rendered | map(attribute='manifest') | list }}"
+    kubernetes_version: "1.35"
 """
 
 RETURN = r"""
@@ -154,6 +167,18 @@ def load_objects(paths):
     return objects, errors
 
 
+def given_objects(manifests):
+    """(label, object) for the objects given inline; the label is their position."""
+    objects, errors = [], []
+    for index, document in enumerate(manifests):
+        label = f"manifests[{index}]"
+        if "kind" not in document:
+            errors.append(f"{label}: not a Kubernetes object (no kind)")
+            continue
+        objects.append((label, document))
+    return objects, errors
+
+
 def schema_version(version):
     """'1.35' -> '1.35.0', refused unless kubernetes-validate has its schemas."""
     parts = str(version).lstrip("v").split(".")
@@ -187,11 +212,14 @@ def object_name(obj):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "src": {"type": "path", "required": True},
+            "src": {"type": "path"},
+            "manifests": {"type": "list", "elements": "dict"},
             "kubernetes_version": {"type": "str", "required": True},
             "strict": {"type": "bool", "default": True},
             "policy": {"type": "bool", "default": True},
         },
+        mutually_exclusive=[("src", "manifests")],
+        required_one_of=[("src", "manifests")],
         supports_check_mode=True,
     )
     if YAML_IMPORT_ERROR:
@@ -200,14 +228,18 @@ def main():
         module.fail_json(msg=missing_required_lib("kubernetes-validate"), exception=KV_IMPORT_ERROR)
 
     src = module.params["src"]
-    if not os.path.exists(src):
+    if src is not None and not os.path.exists(src):
         module.fail_json(msg=f"{src}: no such file or directory", errors=[], objects=[])
     try:
         version = schema_version(module.params["kubernetes_version"])
     except ValueError as exc:
         module.fail_json(msg=str(exc), errors=[str(exc)], objects=[])
 
-    pairs, errors = load_objects(manifest_files(src))
+    if src is None:
+        pairs, errors = given_objects(module.params["manifests"])
+        src = "manifests"
+    else:
+        pairs, errors = load_objects(manifest_files(src))
     if not pairs and not errors:
         errors.append(f"{src}: no manifests")
     for path, obj in pairs:

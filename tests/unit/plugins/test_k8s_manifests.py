@@ -339,6 +339,28 @@ def test_module_refuses_schema_errors_and_broken_rules_naming_them(tmp_path):
     assert any("no default-deny" in e for e in result["errors"])
 
 
+def test_module_validates_objects_given_inline_naming_their_position(tmp_path):
+    objects = workload_manifests(SPEC)
+    result = run_module(tmp_path, {"manifests": objects, "kubernetes_version": "1.35"})
+    assert not result.get("failed"), result.get("msg")
+    assert len(result["objects"]) == len(objects)
+    index = objects.index(by(objects, "Service", "order-api"))
+    objects[index]["spec"]["portz"] = []
+    result = run_module(tmp_path, {"manifests": objects, "kubernetes_version": "1.35"})
+    assert result["failed"]
+    assert any(
+        e.startswith(f"manifests[{index}]: Service/trading/order-api") for e in result["errors"]
+    )
+
+
+def test_module_takes_exactly_one_of_src_and_manifests(tmp_path):
+    src = write(tmp_path, workload_manifests(SPEC))
+    both = {"src": str(src), "manifests": [], "kubernetes_version": "1.35"}
+    assert "mutually exclusive" in run_module(tmp_path, both)["msg"]
+    neither = {"kubernetes_version": "1.35"}
+    assert "one of the following is required" in run_module(tmp_path, neither)["msg"]
+
+
 def test_module_refuses_an_unknown_version(tmp_path):
     src = write(tmp_path, workload_manifests(SPEC)[:1])
     result = run_module(tmp_path, {"src": str(src), "kubernetes_version": "1.99"})
@@ -356,3 +378,108 @@ def test_the_filter_names_files_in_apply_order_and_wraps_errors():
         AnsibleFilterError, match=r"k8s_workload_manifests: services\.risk-worker\.cpu"
     ):
         k8s_workload_manifests(spec(**{"services__risk-worker__cpu": "0.5"}))
+
+
+def test_network_endpoints_come_from_the_network_layers_outputs():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.tradeops.platform.plugins.filter.k8s import k8s_network_endpoints
+
+    outputs = {
+        "vpc_cidr": VPC[0],
+        "subnets": {
+            "public": [
+                {"id": "subnet-1", "cidr": PUBLIC[0]},
+                {"id": "subnet-2", "cidr": PUBLIC[1]},
+            ],
+            "private": [{"id": "subnet-3", "cidr": "10.0.1.0/24"}],
+            "database": [
+                {"id": "subnet-4", "cidr": DATABASE[0]},
+                {"id": "subnet-5", "cidr": DATABASE[1]},
+            ],
+        },
+    }
+    assert k8s_network_endpoints(outputs) == {
+        "alb": PUBLIC,
+        "postgresql": DATABASE,
+        "redis": DATABASE,
+        "aws-apis": VPC,
+    }
+    del outputs["subnets"]["database"], outputs["vpc_cidr"]
+    with pytest.raises(AnsibleFilterError, match=r"lack subnets\.database, vpc_cidr"):
+        k8s_network_endpoints(outputs)
+    with pytest.raises(AnsibleFilterError, match="a dict"):
+        k8s_network_endpoints([])
+
+
+def write_files(dest, files, check_mode=False, prune=True):
+    from ansible_collections.tradeops.platform.plugins.modules import k8s_manifests_files
+
+    args = {"dest": str(dest), "files": files, "prune": prune, "_ansible_check_mode": check_mode}
+    out = io.StringIO()
+    with patch_module_args(args), redirect_stdout(out), pytest.raises(SystemExit):
+        k8s_manifests_files.main()
+    return json.loads(out.getvalue())
+
+
+def test_files_module_writes_then_reports_nothing_to_change(tmp_path):
+    from ansible_collections.tradeops.platform.plugins.filter.k8s import k8s_workload_manifests
+
+    dest = tmp_path / "render"
+    files = k8s_workload_manifests(SPEC)
+    first = write_files(dest, files)
+    assert first["changed"] and first["written"] == sorted(i["file"] for i in files)
+    assert sorted(p.name for p in dest.iterdir()) == first["written"]
+    on_disk = yaml.safe_load((dest / files[0]["file"]).read_text())
+    assert on_disk == files[0]["manifest"]
+    assert oct((dest / files[0]["file"]).stat().st_mode & 0o777) == "0o644"
+    again = write_files(dest, files)
+    assert not again["changed"] and again["written"] == [] and again["removed"] == []
+
+
+def test_files_module_prunes_only_stale_manifests_and_check_mode_writes_nothing(tmp_path):
+    from ansible_collections.tradeops.platform.plugins.filter.k8s import k8s_workload_manifests
+
+    dest = tmp_path / "render"
+    files = k8s_workload_manifests(SPEC)
+    write_files(dest, files)
+    (dest / "99-stale.yaml").write_text("kind: ConfigMap\n")
+    (dest / "README").write_text("not a manifest\n")
+    changed = copy.deepcopy(files)
+    changed[0]["manifest"]["metadata"]["labels"] = {"team": "sre"}
+    before = (dest / files[0]["file"]).read_text()
+
+    planned = write_files(dest, changed, check_mode=True)
+    assert planned["changed"]
+    assert planned["written"] == [files[0]["file"]] and planned["removed"] == ["99-stale.yaml"]
+    assert (dest / files[0]["file"]).read_text() == before and (dest / "99-stale.yaml").exists()
+    assert {d["after_header"] for d in planned["diff"]} >= {"(removed)"}
+
+    kept = write_files(dest, changed, prune=False)
+    assert kept["removed"] == [] and (dest / "99-stale.yaml").exists()
+    done = write_files(dest, changed)
+    assert done["removed"] == ["99-stale.yaml"] and not (dest / "99-stale.yaml").exists()
+    assert (dest / "README").exists()
+    assert not list(dest.glob(".tmp-*"))
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"file": "../escape.yaml", "manifest": {}}, "not a plain"),
+        ({"file": "notes.txt", "manifest": {}}, "not a plain"),
+        ({"file": "a.yaml", "manifest": "kind: x"}, r"files\[0\]\.manifest: not an object"),
+    ],
+)
+def test_files_module_refuses_bad_items_and_writes_nothing(tmp_path, item, message):
+    import re
+
+    dest = tmp_path / "render"
+    result = write_files(dest, [item])
+    assert result["failed"] and re.search(message, result["msg"]), result["msg"]
+    assert not dest.exists()
+
+
+def test_files_module_refuses_a_name_twice(tmp_path):
+    item = {"file": "a.yaml", "manifest": {"kind": "ConfigMap"}}
+    result = write_files(tmp_path / "render", [item, item])
+    assert result["failed"] and "files[1].file: a.yaml appears twice" in result["msg"]
