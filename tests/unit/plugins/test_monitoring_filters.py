@@ -55,6 +55,7 @@ GROUPS = {
     "all": ["engine-c5n-1", "engine-bm-1", "mon-1", "db-1"],
     "engines": ["engine-c5n-1", "engine-bm-1"],
     "monitoring": ["mon-1"],
+    "databases": ["db-1"],
 }
 
 
@@ -68,7 +69,8 @@ def by_job(targets):
 def test_targets_come_from_the_inventory_groups_and_addresses():
     targets = by_job(monitoring_scrape_targets(JOBS, HOSTVARS, GROUPS))
     assert set(targets) == {"node", "engine", "prometheus", "alertmanager", "postgres"}
-    assert set(targets["node"]) == {"engine-c5n-1", "engine-bm-1", "mon-1"}
+    # every platform host's node_exporter, the self-managed databases' included
+    assert set(targets["node"]) == {"engine-c5n-1", "engine-bm-1", "mon-1", "db-1"}
     assert targets["node"]["engine-c5n-1"]["address"] == "198.18.0.11"
     assert targets["node"]["engine-bm-1"]["port"] == 9200  # the host's own port
     assert targets["node"]["mon-1"]["port"] == 9100
@@ -116,7 +118,8 @@ def test_scrape_configs_label_instances_by_inventory_name_and_keep_relabelling()
     configs = {c["job_name"]: c for c in monitoring_scrape_configs(targets, JOBS, {"env": "lab"})}
     assert "redis" not in configs  # no targets, no job
     node = configs["node"]
-    assert node["static_configs"][0] == {
+    by_instance = {c["labels"]["instance"]: c for c in node["static_configs"]}
+    assert by_instance["engine-bm-1"] == {
         "targets": ["198.18.0.21:9200"],
         "labels": {"env": "lab", "instance": "engine-bm-1"},
     }
