@@ -17,6 +17,14 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks import (
+    cluster_differences,
+    nodegroup_differences,
+)
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_elasticache import (
+    replication_group_differences,
+)
+
 try:
     from botocore.exceptions import ClientError
 except ImportError:  # pragma: no cover - reported by AnsibleAWSModule
@@ -448,6 +456,17 @@ def kinesis_state(clients, spec):
 
 
 # --------------------------------------------------------------------------- s3
+def lifecycle_rule_prefix(rule):
+    """The key prefix a lifecycle rule applies to ("" = the whole bucket), in any of the
+    shapes S3 returns: Filter.Prefix, Filter.And.Prefix or the legacy top-level Prefix."""
+    filt = rule.get("Filter")
+    if filt is None:
+        return rule.get("Prefix") or ""
+    if "And" in filt:
+        return filt["And"].get("Prefix") or ""
+    return filt.get("Prefix") or ""
+
+
 def _bucket_state(s3, want, tags, kms_arn, differences, outputs):
     name = want["name"]
     try:
@@ -503,6 +522,7 @@ def _bucket_state(s3, want, tags, kms_arn, differences, outputs):
         got_lc = {}
         for rule in lc:
             got_lc[rule.get("ID")] = {
+                "prefix": lifecycle_rule_prefix(rule),
                 "transitions": sorted(
                     (t.get("Days"), t.get("StorageClass")) for t in rule.get("Transitions", [])
                 ),
@@ -510,15 +530,20 @@ def _bucket_state(s3, want, tags, kms_arn, differences, outputs):
                 "noncurrent_days": rule.get("NoncurrentVersionExpiration", {}).get(
                     "NoncurrentDays"
                 ),
+                "abort_multipart_days": rule.get("AbortIncompleteMultipartUpload", {}).get(
+                    "DaysAfterInitiation"
+                ),
             }
         want_lc = {}
         for rule in want["lifecycle"]:
             want_lc[rule["id"]] = {
+                "prefix": rule.get("prefix") or "",
                 "transitions": sorted(
                     (t["days"], t["storage_class"]) for t in rule.get("transitions", [])
                 ),
                 "expiration_days": rule.get("expiration_days"),
                 "noncurrent_days": rule.get("noncurrent_expiration_days"),
+                "abort_multipart_days": rule.get("abort_multipart_days"),
             }
         if got_lc != want_lc:
             differences.append(f"bucket {name}: lifecycle {got_lc} != {want_lc}")
@@ -777,6 +802,305 @@ def fleet_state(clients, spec):
     return differences, outputs
 
 
+# --------------------------------------------------------------------------- eks
+def eks_state(clients, spec):
+    eks = clients("eks")
+    differences = []
+    outputs = {"nodegroups": {}}
+    want = spec["cluster"]
+    try:
+        cluster = eks.describe_cluster(name=want["name"])["cluster"]
+    except ClientError:
+        return [f"EKS cluster {want['name']} does not exist"], outputs
+    vpc = cluster.get("resourcesVpcConfig") or {}
+    outputs["cluster"] = {
+        "name": cluster["name"],
+        "arn": cluster["arn"],
+        "version": cluster.get("version"),
+        "endpoint": cluster.get("endpoint"),
+        "oidc_issuer": ((cluster.get("identity") or {}).get("oidc") or {}).get("issuer"),
+        "cluster_security_group_id": vpc.get("clusterSecurityGroupId"),
+        "endpoint_private_access": vpc.get("endpointPrivateAccess"),
+        "endpoint_public_access": vpc.get("endpointPublicAccess"),
+    }
+    if cluster.get("status") not in ("ACTIVE", "UPDATING"):
+        differences.append(f"EKS cluster {want['name']} is {cluster.get('status')}")
+    for _kind, message in cluster_differences(cluster, want):
+        differences.append(f"EKS cluster {want['name']}: {message}")
+    diff_tags(f"EKS cluster {want['name']}", cluster.get("tags") or {}, spec["tags"], differences)
+    for ng in spec["nodegroups"]:
+        label = f"node group {ng['name']}"
+        try:
+            got = eks.describe_nodegroup(clusterName=want["name"], nodegroupName=ng["name"])[
+                "nodegroup"
+            ]
+        except ClientError:
+            differences.append(f"{label} does not exist")
+            continue
+        scaling = got.get("scalingConfig") or {}
+        outputs["nodegroups"][ng["key"]] = {
+            "name": got["nodegroupName"],
+            "arn": got["nodegroupArn"],
+            "capacity_type": got.get("capacityType"),
+            "instance_types": got.get("instanceTypes"),
+            "min_size": scaling.get("minSize"),
+            "max_size": scaling.get("maxSize"),
+            "desired_size": scaling.get("desiredSize"),
+        }
+        if got.get("status") not in ("ACTIVE", "UPDATING"):
+            differences.append(f"{label} is {got.get('status')}")
+        _update, messages, immutable = nodegroup_differences(got, ng)
+        differences.extend(f"{label}: {m}" for m in messages + immutable)
+        diff_tags(label, got.get("tags") or {}, spec["tags"], differences)
+    return differences, outputs
+
+
+# --------------------------------------------------------------------------- rds
+def _version_tuple(text):
+    out = []
+    for part in str(text).split("."):
+        out.append(int(part) if part.isdigit() else 0)
+    return tuple(out)
+
+
+def _rds_tags(rds, item):
+    if "TagList" in item:
+        return tag_dict(item["TagList"])
+    arn = (
+        item.get("DBInstanceArn") or item.get("DBSubnetGroupArn") or item.get("DBParameterGroupArn")
+    )
+    return tag_dict(rds.list_tags_for_resource(ResourceName=arn).get("TagList"))
+
+
+def _rds_instance(rds, identifier):
+    try:
+        found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+    except ClientError:
+        return None
+    return found[0] if found else None
+
+
+def _rds_instance_checks(got, want, check_pi):
+    """(label, actual, desired) of one DB instance; read replicas check fewer fields."""
+    checks = [
+        ("instance class", got.get("DBInstanceClass"), want["instance_class"]),
+        ("storage encrypted", got.get("StorageEncrypted"), True),
+        ("KMS key", got.get("KmsKeyId"), want["kms_key_arn"]),
+        ("publicly accessible", got.get("PubliclyAccessible", False), False),
+        ("monitoring interval", got.get("MonitoringInterval", 0), want["monitoring_interval"]),
+        ("deletion protection", got.get("DeletionProtection"), want["deletion_protection"]),
+    ]
+    if want.get("security_group_ids") is not None:
+        checks.append(
+            (
+                "security groups",
+                sorted(g["VpcSecurityGroupId"] for g in got.get("VpcSecurityGroups", [])),
+                sorted(want["security_group_ids"]),
+            )
+        )
+    if want.get("multi_az") is not None:
+        checks.append(("Multi-AZ", got.get("MultiAZ"), want["multi_az"]))
+    if check_pi:
+        checks.append(
+            (
+                "Performance Insights",
+                bool(got.get("PerformanceInsightsEnabled")),
+                want["performance_insights"],
+            )
+        )
+    return checks
+
+
+def rds_state(clients, spec):
+    rds = clients("rds")
+    differences = []
+    outputs = {"replicas": {}}
+    tags = spec["tags"]
+
+    group = spec["subnet_group"]
+    try:
+        got = rds.describe_db_subnet_groups(DBSubnetGroupName=group["name"])["DBSubnetGroups"]
+        if not got:
+            raise LookupError(group["name"])
+        got = got[0]
+        have = sorted(s["SubnetIdentifier"] for s in got.get("Subnets", []))
+        if have != sorted(group["subnet_ids"]):
+            differences.append(f"DB subnet group {group['name']}: subnets differ")
+        diff_tags(f"DB subnet group {group['name']}", _rds_tags(rds, got), tags, differences)
+        outputs["subnet_group"] = group["name"]
+    except (ClientError, LookupError):
+        differences.append(f"DB subnet group {group['name']} does not exist")
+
+    pg = spec.get("parameter_group")
+    try:
+        if not pg:
+            raise KeyError("no parameter group")
+        got = rds.describe_db_parameter_groups(DBParameterGroupName=pg["name"])["DBParameterGroups"]
+        if not got:
+            raise LookupError(pg["name"])
+        got = got[0]
+        if got.get("DBParameterGroupFamily") != pg["family"]:
+            differences.append(
+                f"DB parameter group {pg['name']}: family {got.get('DBParameterGroupFamily')}"
+            )
+        values = {}
+        for page in rds.get_paginator("describe_db_parameters").paginate(
+            DBParameterGroupName=pg["name"], Source="user"
+        ):
+            for param in page["Parameters"]:
+                values[param["ParameterName"]] = param.get("ParameterValue")
+        for name, value in pg["parameters"].items():
+            if str(values.get(name)) != str(value):
+                differences.append(
+                    f"DB parameter group {pg['name']}: {name} is {values.get(name)}, want {value}"
+                )
+        diff_tags(f"DB parameter group {pg['name']}", _rds_tags(rds, got), tags, differences)
+        outputs["parameter_group"] = pg["name"]
+    except KeyError:
+        pass  # the engine's default group (the lab: docs/aws.md)
+    except (ClientError, LookupError):
+        differences.append(f"DB parameter group {pg['name']} does not exist")
+
+    want = spec["primary"]
+    got = _rds_instance(rds, want["identifier"])
+    if got is None:
+        return [*differences, f"DB instance {want['identifier']} does not exist"], outputs
+    outputs["primary"] = {
+        "identifier": got["DBInstanceIdentifier"],
+        "arn": got["DBInstanceArn"],
+        "address": (got.get("Endpoint") or {}).get("Address"),
+        "port": (got.get("Endpoint") or {}).get("Port"),
+        "engine_version": got.get("EngineVersion"),
+    }
+    outputs["master_secret_arn"] = spec.get("master_secret_arn")
+    label = f"DB instance {want['identifier']}"
+    checks = _rds_instance_checks(got, want, spec.get("check_performance_insights", True))
+    have_version = str(got.get("EngineVersion", ""))
+    checks += [
+        ("engine", got.get("Engine"), "postgres"),
+        # Minor upgrades happen in the maintenance window: a newer minor of the same major is fine.
+        (
+            "engine version",
+            have_version.split(".", maxsplit=1)[0]
+            == str(want["engine_version"]).split(".", maxsplit=1)[0]
+            and _version_tuple(have_version) >= _version_tuple(want["engine_version"]),
+            True,
+        ),
+        # Storage autoscaling grows the allocation: at least what was asked for.
+        ("allocated storage", got.get("AllocatedStorage", 0) >= want["allocated_storage"], True),
+        ("max allocated storage", got.get("MaxAllocatedStorage"), want["max_allocated_storage"]),
+        ("storage type", got.get("StorageType"), want["storage_type"]),
+        ("backup retention", got.get("BackupRetentionPeriod"), want["backup_retention"]),
+        ("backup window", got.get("PreferredBackupWindow"), want["backup_window"]),
+        (
+            "maintenance window",
+            str(got.get("PreferredMaintenanceWindow", "")).lower(),
+            want["maintenance_window"].lower(),
+        ),
+        ("subnet group", (got.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"), group["name"]),
+        ("copy tags to snapshots", got.get("CopyTagsToSnapshot"), True),
+        (
+            "CloudWatch log exports",
+            sorted(got.get("EnabledCloudwatchLogsExports", [])),
+            sorted(want["cloudwatch_logs_exports"]),
+        ),
+    ]
+    if pg:
+        checks.append(
+            (
+                "parameter group",
+                [g["DBParameterGroupName"] for g in got.get("DBParameterGroups", [])],
+                [pg["name"]],
+            )
+        )
+    if want["storage_type"] == "gp3":
+        checks += [
+            ("IOPS", got.get("Iops"), want["iops"]),
+            ("storage throughput", got.get("StorageThroughput"), want["storage_throughput"]),
+        ]
+    for what, have, wanted in checks:
+        if have != wanted:
+            differences.append(f"{label}: {what} is {have}, want {wanted}")
+    diff_tags(label, _rds_tags(rds, got), tags, differences)
+
+    for rep in spec["replicas"]:
+        client = clients("rds", rep["region"]) if rep["region"] != spec["region"] else rds
+        label = f"read replica {rep['identifier']} ({rep['region']})"
+        got = _rds_instance(client, rep["identifier"])
+        if got is None:
+            differences.append(f"{label} does not exist")
+            continue
+        outputs["replicas"][rep["key"]] = {
+            "identifier": got["DBInstanceIdentifier"],
+            "arn": got["DBInstanceArn"],
+            "region": rep["region"],
+            "address": (got.get("Endpoint") or {}).get("Address"),
+            "port": (got.get("Endpoint") or {}).get("Port"),
+        }
+        source = got.get("ReadReplicaSourceDBInstanceIdentifier")
+        if source not in (want["identifier"], outputs["primary"]["arn"]):
+            differences.append(f"{label}: replicates {source}, want {want['identifier']}")
+        for what, have, wanted in _rds_instance_checks(
+            got, dict(rep, multi_az=None), spec.get("check_performance_insights", True)
+        ):
+            if have != wanted:
+                differences.append(f"{label}: {what} is {have}, want {wanted}")
+        diff_tags(label, _rds_tags(client, got), tags, differences)
+    return differences, outputs
+
+
+# --------------------------------------------------------------------------- elasticache
+def elasticache_state(clients, spec):
+    ec = clients("elasticache")
+    differences = []
+    outputs = {}
+    group = spec["subnet_group"]
+    try:
+        got = ec.describe_cache_subnet_groups(CacheSubnetGroupName=group["name"])[
+            "CacheSubnetGroups"
+        ][0]
+        have = sorted(s["SubnetIdentifier"] for s in got.get("Subnets", []))
+        if have != sorted(group["subnet_ids"]):
+            differences.append(f"cache subnet group {group['name']}: subnets differ")
+        outputs["subnet_group"] = group["name"]
+    except ClientError:
+        differences.append(f"cache subnet group {group['name']} does not exist")
+
+    want = spec["replication_group"]
+    gid = want["replication_group_id"]
+    try:
+        got = ec.describe_replication_groups(ReplicationGroupId=gid)["ReplicationGroups"][0]
+    except ClientError:
+        return [*differences, f"replication group {gid} does not exist"], outputs
+    member = None
+    if got.get("MemberClusters"):
+        try:
+            member = ec.describe_cache_clusters(CacheClusterId=got["MemberClusters"][0])[
+                "CacheClusters"
+            ][0]
+        except ClientError:
+            member = None  # moto: members are invisible (docs/aws.md)
+    node_group = (got.get("NodeGroups") or [{}])[0]
+    outputs.update(
+        replication_group_id=gid,
+        arn=got.get("ARN"),
+        primary_endpoint=node_group.get("PrimaryEndpoint"),
+        reader_endpoint=node_group.get("ReaderEndpoint"),
+        transit_encryption=got.get("TransitEncryptionEnabled"),
+        auth_secret_arn=spec.get("auth_secret_arn"),
+        members=got.get("MemberClusters"),
+    )
+    if got.get("Status") not in ("available", "modifying", "snapshotting"):
+        differences.append(f"replication group {gid} is {got.get('Status')}")
+    _modify, _replicas, messages, immutable = replication_group_differences(
+        got, want, member, spec.get("strict_member_count", True)
+    )
+    differences.extend(f"replication group {gid}: {m}" for m in messages + immutable)
+    tags = tag_dict(ec.list_tags_for_resource(ResourceName=got["ARN"]).get("TagList"))
+    diff_tags(f"replication group {gid}", tags, spec["tags"], differences)
+    return differences, outputs
+
+
 LAYERS = {
     "network": network_state,
     "security": security_state,
@@ -784,4 +1108,7 @@ LAYERS = {
     "s3": s3_state,
     "dns": dns_state,
     "fleet": fleet_state,
+    "eks": eks_state,
+    "rds": rds_state,
+    "elasticache": elasticache_state,
 }

@@ -22,7 +22,7 @@ options:
     description: Which layer to describe.
     type: str
     required: true
-    choices: [network, security, kinesis, s3, dns, fleet]
+    choices: [network, security, kinesis, s3, dns, fleet, eks, rds, elasticache]
   spec:
     description:
       - The desired state of the layer, as built by the layer role from its variables
@@ -104,7 +104,17 @@ def main():
             layer=dict(
                 type="str",
                 required=True,
-                choices=["network", "security", "kinesis", "s3", "dns", "fleet"],
+                choices=[
+                    "network",
+                    "security",
+                    "kinesis",
+                    "s3",
+                    "dns",
+                    "fleet",
+                    "eks",
+                    "rds",
+                    "elasticache",
+                ],
             ),
             spec=dict(type="dict", required=True),
             outputs_path=dict(type="path"),

@@ -39,6 +39,9 @@ def operation(method: str, path: str, headers, body: bytes) -> str:
         if method == "POST" and parts[1:2] == ["tags"] and len(parts) == 3:
             return "ListTagsForResources"
         return f"{method} route53"
+    if route.startswith("/clusters"):
+        # EKS (REST JSON): reads are GETs, every change a POST/DELETE.
+        return f"{method} eks"
     return f"{method} s3"
 
 

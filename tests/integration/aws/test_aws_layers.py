@@ -18,6 +18,9 @@ from .apilog import ApiLog
 pytestmark = pytest.mark.moto
 
 SITE = "playbooks/aws/site.yml"
+LAYERS = ("network", "security", "kinesis", "s3", "dns", "fleet", "eks", "rds", "elasticache")
+# Every ansible-playbook output of the module, to prove no secret ever reaches a log.
+TRANSCRIPTS: list[str] = []
 ALLOWED_PREFLIGHT_READS = {"GetCallerIdentity", "ListAccountAliases", "DescribeAvailabilityZones"}
 
 
@@ -30,6 +33,7 @@ def _env(aws_api, outputs_dir):
 def _run(aws_api, outputs_dir, *args):
     mark = aws_api.mark()
     proc = run_playbook(SITE, *args, env=_env(aws_api, outputs_dir))
+    TRANSCRIPTS.append(proc.stdout + proc.stderr)
     return proc, aws_api.since(mark)
 
 
@@ -108,6 +112,21 @@ def _seven_per_tier(base: int) -> list[str]:
             "object-lock",
             id="object-lock-retention",
         ),
+        pytest.param(
+            {"aws_rds_backup_retention_days": 40},
+            "aws_rds_backup_retention_days must be 1 to 35 days",
+            id="rds-retention",
+        ),
+        pytest.param(
+            {"aws_eks_version": "1.28"},
+            "aws_eks_version must be major.minor and at least 1.32",
+            id="eks-unsupported-version",
+        ),
+        pytest.param(
+            {"aws_eks_nodegroup_overrides": {"general": {"desired_size": 50}}},
+            "general: min/desired/max 3/50/10",
+            id="eks-desired-above-max",
+        ),
     ],
 )
 def test_invalid_input_fails_in_preflight_before_any_change(
@@ -135,7 +154,7 @@ def created(moto, aws_api, outputs_dir):
 def test_create_from_empty(created, outputs_dir):
     proc, calls = created
     recap = _recap(proc.stdout)
-    for layer in ("network", "security", "kinesis", "s3", "dns", "fleet"):
+    for layer in LAYERS:
         assert recap[f"aws-{layer}"]["failed"] == 0
         assert recap[f"aws-{layer}"]["changed"] > 0, f"{layer} created nothing"
         assert (outputs_dir / f"{layer}.json").is_file()
@@ -146,6 +165,13 @@ def test_create_from_empty(created, outputs_dir):
     assert set(fleet["instances"]) == {"engine-c5n-1", "engine-c5n-2", "engine-metal-1"}
     assert len(fleet["instances"]["engine-c5n-1"]["enis"]) == 2
     assert ApiLog.summary(calls)["mutating"] > 0
+    rds = json.loads((outputs_dir / "rds.json").read_text())
+    assert set(rds["replicas"]) == {"replica-1", "dr"}
+    assert rds["replicas"]["dr"]["region"] == "us-west-2"
+    redis = json.loads((outputs_dir / "elasticache.json").read_text())
+    assert redis["primary_endpoint"]["Port"] == 6379
+    eks = json.loads((outputs_dir / "eks.json").read_text())
+    assert set(eks["nodegroups"]) == {"general", "compute-spot", "memory"}
 
 
 def test_rerun_changes_nothing_and_makes_no_mutating_call(created, aws_api, outputs_dir):
@@ -284,11 +310,122 @@ def test_everything_is_tagged(created, moto):
     s3 = moto.client("s3")
     for bucket in s3.list_buckets()["Buckets"]:
         assert _tagged(s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"]), bucket["Name"]
+    rds = moto.client("rds")
+    for region in ("us-east-1", "us-west-2"):
+        for db in moto.client("rds", region).describe_db_instances()["DBInstances"]:
+            assert _tagged(db.get("TagList")), db["DBInstanceIdentifier"]
+    for group in rds.describe_db_subnet_groups()["DBSubnetGroups"]:
+        tags = rds.list_tags_for_resource(ResourceName=group["DBSubnetGroupArn"])["TagList"]
+        assert _tagged(tags), group["DBSubnetGroupName"]
+    ec = moto.client("elasticache")
+    for group in ec.describe_replication_groups()["ReplicationGroups"]:
+        tags = ec.list_tags_for_resource(ResourceName=group["ARN"])["TagList"]
+        assert _tagged(tags), group["ReplicationGroupId"]
+    eks = moto.client("eks")
+    for name in eks.list_clusters()["clusters"]:
+        assert _tagged(eks.describe_cluster(name=name)["cluster"]["tags"]), name
+        for ng in eks.list_nodegroups(clusterName=name)["nodegroups"]:
+            got = eks.describe_nodegroup(clusterName=name, nodegroupName=ng)["nodegroup"]
+            assert _tagged(got["tags"]), ng
     r53 = moto.client("route53")
     for zone in r53.list_hosted_zones()["HostedZones"]:
         zid = zone["Id"].split("/")[-1]
         tags = r53.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zid)
         assert _tagged(tags["ResourceTagSet"]["Tags"]), zone["Name"]
+
+
+def _data_key(moto, region):
+    kms = moto.client("kms", region)
+    return kms.describe_key(KeyId="alias/tradeops-lab-data")["KeyMetadata"]["Arn"]
+
+
+def test_rds_is_encrypted_multi_az_with_30_day_backups_and_replicas(created, moto):
+    rds = moto.client("rds")
+    primary = rds.describe_db_instances(DBInstanceIdentifier="tradeops-lab-pg")["DBInstances"][0]
+    assert primary["StorageEncrypted"] is True
+    assert primary["KmsKeyId"] == _data_key(moto, "us-east-1")
+    assert primary["MultiAZ"] is True
+    assert primary["BackupRetentionPeriod"] == 30
+    assert primary["PubliclyAccessible"] is False
+    assert primary["MonitoringInterval"] == 60
+    assert primary["StorageType"] == "gp3"
+    groups = [g["VpcSecurityGroupId"] for g in primary["VpcSecurityGroups"]]
+    sg = moto.client("ec2").describe_security_groups(GroupIds=groups)["SecurityGroups"]
+    assert [g["GroupName"] for g in sg] == ["tradeops-lab-rds"]
+    replica = rds.describe_db_instances(DBInstanceIdentifier="tradeops-lab-pg-replica-1")[
+        "DBInstances"
+    ][0]
+    assert replica["ReadReplicaSourceDBInstanceIdentifier"] == "tradeops-lab-pg"
+    dr = moto.client("rds", "us-west-2").describe_db_instances(
+        DBInstanceIdentifier="tradeops-lab-pg-dr"
+    )["DBInstances"][0]
+    assert dr["ReadReplicaSourceDBInstanceIdentifier"] == primary["DBInstanceArn"]
+    assert dr["StorageEncrypted"] is True
+    assert dr["KmsKeyId"] == _data_key(moto, "us-west-2")
+
+
+def test_redis_is_encrypted_with_failover_and_auth(created, moto):
+    ec = moto.client("elasticache")
+    group = ec.describe_replication_groups(ReplicationGroupId="tradeops-lab")["ReplicationGroups"][
+        0
+    ]
+    assert group["AtRestEncryptionEnabled"] is True
+    assert group["KmsKeyId"] == _data_key(moto, "us-east-1")
+    assert group["TransitEncryptionEnabled"] is True
+    assert group["AuthTokenEnabled"] is True
+    assert group["AutomaticFailover"] == "enabled"
+    assert group["MultiAZ"] == "enabled"
+    assert group["SnapshotRetentionLimit"] == 7
+
+
+def test_eks_version_endpoint_and_logging(created, moto):
+    cluster = moto.client("eks").describe_cluster(name="tradeops-lab")["cluster"]
+    assert cluster["version"] == "1.35"
+    assert cluster["resourcesVpcConfig"]["endpointPrivateAccess"] is True
+    assert cluster["resourcesVpcConfig"]["endpointPublicAccess"] is False
+    enabled = {t for e in cluster["logging"]["clusterLogging"] if e["enabled"] for t in e["types"]}
+    assert enabled == {"api", "audit", "authenticator", "controllerManager", "scheduler"}
+    assert cluster["encryptionConfig"][0]["provider"]["keyArn"] == _data_key(moto, "us-east-1")
+    spot = moto.client("eks").describe_nodegroup(
+        clusterName="tradeops-lab", nodegroupName="compute-spot"
+    )["nodegroup"]
+    assert spot["capacityType"] == "SPOT"
+    assert spot["scalingConfig"] == {"minSize": 2, "maxSize": 20, "desiredSize": 2}
+
+
+def test_node_group_scales_by_a_variable_change(created, moto, aws_api, outputs_dir):
+    eks = moto.client("eks")
+
+    def desired():
+        return eks.describe_nodegroup(clusterName="tradeops-lab", nodegroupName="general")[
+            "nodegroup"
+        ]["scalingConfig"]["desiredSize"]
+
+    scale = json.dumps({"aws_eks_nodegroup_overrides": {"general": {"desired_size": 5}}})
+    proc, calls = _run(aws_api, outputs_dir, "--tags", "eks", "-e", scale)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _recap(proc.stdout)["aws-eks"]["changed"] >= 1
+    assert desired() == 5
+    assert set(ApiLog.mutating(calls)) == {"POST eks"}, ApiLog.mutating(calls)
+    proc, calls = _run(aws_api, outputs_dir, "--tags", "eks", "-e", scale)
+    assert _recap(proc.stdout)["aws-eks"]["changed"] == 0
+    assert not ApiLog.mutating(calls)
+    # Back to the inventory's size: the file's later tests expect the converged lab.
+    proc, _ = _run(aws_api, outputs_dir, "--tags", "eks")
+    assert proc.returncode == 0 and desired() == 3, proc.stdout[-4000:]
+
+
+def test_no_secret_in_any_output_or_log(created, moto, outputs_dir):
+    sm = moto.client("secretsmanager")
+    redis = json.loads(sm.get_secret_value(SecretId="tradeops-lab/redis-auth")["SecretString"])
+    pg = json.loads(sm.get_secret_value(SecretId="tradeops-lab/rds-master")["SecretString"])
+    secrets = [redis["token"], pg["password"]]
+    assert all(len(v) >= 16 for v in secrets)
+    texts = TRANSCRIPTS + [p.read_text() for p in outputs_dir.glob("*.json")]
+    assert len(texts) > 3
+    for text in texts:
+        for value in secrets:
+            assert value not in text
 
 
 def test_teardown_refuses_without_confirmation(created, aws_api, outputs_dir):
@@ -319,6 +456,15 @@ def test_teardown_removes_the_environment(created, moto, aws_api, outputs_dir):
     assert not moto.client("s3").list_buckets()["Buckets"]
     assert not moto.client("kinesis").list_streams()["StreamNames"]
     assert not moto.client("route53").list_hosted_zones()["HostedZones"]
+    assert not moto.client("eks").list_clusters()["clusters"]
+    # moto never completes a deletion ("deleting" is as far as it goes) and cannot delete
+    # a cache subnet group: the lab's teardown leaves that and says so (docs/aws.md).
+    assert "subnet group" in proc.stdout and "is left in" in proc.stdout
+    groups = moto.client("elasticache").describe_replication_groups()["ReplicationGroups"]
+    assert all(g["Status"] == "deleting" for g in groups), groups
+    for region in ("us-east-1", "us-west-2"):
+        assert not moto.client("rds", region).describe_db_instances()["DBInstances"], region
+    assert not moto.client("rds").describe_db_subnet_groups()["DBSubnetGroups"]
     for region in ("us-east-1", "us-west-2"):
         kms = moto.client("kms", region)
         for key in kms.list_keys()["Keys"]:
