@@ -1,0 +1,99 @@
+"""Fixtures of the backup layer tests: a moto of their own (with the backup selection
+calls moto lacks, moto_selections.py), behind the recording proxy."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ..aws import apilog
+from ..aws.apilog import ApiLog
+from ..support import MotoServer, _free_port
+
+SHIM = Path(__file__).with_name("moto_selections.py")
+
+# AWS Backup is a REST service and CloudWatch an RPC v2 one: apilog names their calls
+# "<METHOD> s3" (its fallback). Name them as the API does, for these tests' assertions;
+# anything else is apilog's own naming.
+_BACKUP_ROUTES = (
+    ("PUT", r"^/backup-vaults/[^/]+/?$", "CreateBackupVault"),
+    ("DELETE", r"^/backup-vaults/[^/]+/?$", "DeleteBackupVault"),
+    ("PUT", r"^/backup/plans/?$", "CreateBackupPlan"),
+    ("POST", r"^/backup/plans/[^/]+/?$", "UpdateBackupPlan"),
+    ("DELETE", r"^/backup/plans/[^/]+/?$", "DeleteBackupPlan"),
+    ("PUT", r"^/backup/plans/[^/]+/selections/?$", "CreateBackupSelection"),
+    ("DELETE", r"^/backup/plans/[^/]+/selections/[^/]+/?$", "DeleteBackupSelection"),
+    ("POST", r"^/tags/.+$", "TagResource"),
+    ("POST", r"^/untag/.+$", "UntagResource"),
+    ("GET", r"^/(backup-vaults|backup/plans|tags)(/.*)?$", "ListOrGetBackup"),
+)
+
+
+def _operation(method, path, headers, body, _inner=apilog.operation):
+    route = urllib.parse.urlparse(path).path
+    # CloudWatch speaks Smithy RPC v2 (CBOR): POST /service/<service>/operation/<Operation>.
+    rpc = re.match(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$", route)
+    if rpc:
+        return rpc.group(1)
+    for verb, pattern, name in _BACKUP_ROUTES:
+        if method == verb and re.match(pattern, route):
+            return name
+    return _inner(method, path, headers, body)
+
+
+class SelectionMoto(MotoServer):
+    """MotoServer (same flags, same client()), started through moto_selections.py."""
+
+    def __init__(self, log: Path):  # MotoServer's, with another command
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+        self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SHIM), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/moto-api/", timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"moto did not start on {self.url}; see {log}")
+
+
+@pytest.fixture(scope="package")
+def backup_moto(tmp_path_factory) -> Iterator[MotoServer]:
+    """Not the session's moto: these tests build and tear down an account of their own."""
+    server = SelectionMoto(tmp_path_factory.mktemp("backup-moto") / "moto.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="package")
+def backup_api(backup_moto) -> Iterator[ApiLog]:
+    """Every call of the playbooks goes through this proxy (the lab inventory's moto port)."""
+    saved = apilog.operation
+    apilog.operation = _operation
+    log = ApiLog(backup_moto.port)
+    yield log
+    log.stop()
+    apilog.operation = saved
+
+
+@pytest.fixture(scope="package")
+def backup_outputs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("backup-outputs")
