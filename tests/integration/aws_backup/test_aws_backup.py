@@ -372,32 +372,15 @@ def test_check_mode_on_converged_reports_nothing(created, backup_api, backup_out
     assert not ApiLog.mutating(calls)
 
 
-def test_a_deleted_dr_vault_is_noticed_and_rebuilt(
-    created, backup_moto, backup_api, backup_outputs
-):
+@pytest.fixture(scope="module")
+def drifted(created, backup_moto):
+    """Three hand-made drifts at once (one run to find them, one to repair them): the DR
+    vault deleted, the selection removed, the backup-age alarm loosened."""
     backup_moto.client("backup", DR_REGION).delete_backup_vault(BackupVaultName=DR_VAULT)
-    proc, calls = _backup(backup_api, backup_outputs)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    assert _recap(proc.stdout)["changed"] == 1, proc.stdout[-4000:]
-    assert ApiLog.mutating(calls) == {"CreateBackupVault": 1}
-    vault = backup_moto.client("backup", DR_REGION).describe_backup_vault(BackupVaultName=DR_VAULT)
-    assert ":us-west-2:" in vault["EncryptionKeyArn"]
-
-
-def test_a_removed_selection_is_noticed_and_recreated(
-    created, backup_moto, backup_api, backup_outputs
-):
     plan, listed = _selection(backup_moto)
     backup_moto.client("backup", REGION).delete_backup_selection(
         BackupPlanId=plan["BackupPlanId"], SelectionId=listed[0]["SelectionId"]
     )
-    proc, calls = _backup(backup_api, backup_outputs)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    assert ApiLog.mutating(calls) == {"CreateBackupSelection": 1}, calls
-    assert [s["SelectionName"] for s in _selection(backup_moto)[1]] == [SELECTION]
-
-
-def test_a_loosened_alarm_is_noticed_and_restored(created, backup_moto, backup_api, backup_outputs):
     cloudwatch = backup_moto.client("cloudwatch", REGION)
     (age,) = cloudwatch.describe_alarms(AlarmNames=[f"{VAULT}-backup-age"])["MetricAlarms"]
     keep = ("MetricName", "Namespace", "Statistic", "Dimensions", "Period", "Threshold")
@@ -408,9 +391,36 @@ def test_a_loosened_alarm_is_noticed_and_restored(created, backup_moto, backup_a
         TreatMissingData="notBreaching",
         **{k: age[k] for k in keep},
     )
+
+
+def test_check_mode_on_drift_names_it_and_changes_nothing(drifted, backup_api, backup_outputs):
+    proc, calls = _backup(backup_api, backup_outputs, "--check", "--diff", "-v")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert not ApiLog.mutating(calls), calls
+    flat = _flat(proc.stdout)
+    assert f"backup vault {DR_VAULT} ({DR_REGION}) does not exist" in flat, flat[-4000:]
+    assert f"backup selection {SELECTION} does not exist" in flat, flat[-4000:]
+    assert f"alarm {VAULT}-backup-age: evaluation periods is 168, want 26" in flat, flat[-4000:]
+    for task in ("Vaults", "Selection", "Alarms"):
+        out = proc.stdout.split(f"TASK [tradeops.platform.aws_backup : {task}")[1]
+        assert "changed: [localhost]" in out.split("TASK [")[0], out[:2000]
+
+
+def test_drift_is_repaired_with_exactly_one_call_each(
+    drifted, backup_moto, backup_api, backup_outputs
+):
     proc, calls = _backup(backup_api, backup_outputs)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    assert ApiLog.mutating(calls) == {"PutMetricAlarm": 1}, calls
+    assert _recap(proc.stdout)["changed"] == 3, proc.stdout[-4000:]
+    assert ApiLog.mutating(calls) == {
+        "CreateBackupVault": 1,
+        "CreateBackupSelection": 1,
+        "PutMetricAlarm": 1,
+    }, calls
+    vault = backup_moto.client("backup", DR_REGION).describe_backup_vault(BackupVaultName=DR_VAULT)
+    assert ":us-west-2:" in vault["EncryptionKeyArn"]
+    assert [s["SelectionName"] for s in _selection(backup_moto)[1]] == [SELECTION]
+    cloudwatch = backup_moto.client("cloudwatch", REGION)
     (age,) = cloudwatch.describe_alarms(AlarmNames=[f"{VAULT}-backup-age"])["MetricAlarms"]
     assert (age["EvaluationPeriods"], age["TreatMissingData"]) == (26, "breaching")
 
