@@ -1021,7 +1021,8 @@ def rds_state(clients, spec):
     for what, have, wanted in checks:
         if have != wanted:
             differences.append(f"{label}: {what} is {have}, want {wanted}")
-    diff_tags(label, _rds_tags(rds, got), tags, differences)
+    # The primary carries extra tags (the AWS Backup selection's Backup=true).
+    diff_tags(label, _rds_tags(rds, got), want.get("tags", tags), differences)
 
     for rep in spec["replicas"]:
         client = clients("rds", rep["region"]) if rep["region"] != spec["region"] else rds

@@ -81,7 +81,18 @@ def test_site_reaches_every_host_through_the_real_inventory(first_site, lab_env)
     # Cloud engines only exist once site.yml provisioned them in moto (amazon.aws through
     # the lab's module_defaults) and the aws_ec2 inventory found them.
     # The AWS layers run as pseudo-hosts aws-<layer> (playbooks/aws/site.yml).
-    layers = ("network", "security", "kinesis", "s3", "dns", "fleet")
+    layers = (
+        "network",
+        "security",
+        "kinesis",
+        "s3",
+        "dns",
+        "fleet",
+        "eks",
+        "rds",
+        "elasticache",
+        "backup",
+    )
     aws_layers = {f"aws-{layer}" for layer in layers}
     assert set(report["hosts"]) == HOSTS | {"localhost"} | aws_layers
     assert report["failures"] == []

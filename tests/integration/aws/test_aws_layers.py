@@ -11,14 +11,26 @@ import json
 import re
 
 import pytest
+import yaml
 
-from ..support import ansible_env, run_playbook
+from ..support import ROOT, ansible_env, run_playbook
 from .apilog import ApiLog
 
 pytestmark = pytest.mark.moto
 
 SITE = "playbooks/aws/site.yml"
-LAYERS = ("network", "security", "kinesis", "s3", "dns", "fleet", "eks", "rds", "elasticache")
+LAYERS = (
+    "network",
+    "security",
+    "kinesis",
+    "s3",
+    "dns",
+    "fleet",
+    "eks",
+    "rds",
+    "elasticache",
+    "backup",
+)
 # Every ansible-playbook output of the module, to prove no secret ever reaches a log.
 TRANSCRIPTS: list[str] = []
 ALLOWED_PREFLIGHT_READS = {"GetCallerIdentity", "ListAccountAliases", "DescribeAvailabilityZones"}
@@ -172,6 +184,9 @@ def test_create_from_empty(created, outputs_dir):
     assert redis["primary_endpoint"]["Port"] == 6379
     eks = json.loads((outputs_dir / "eks.json").read_text())
     assert set(eks["nodegroups"]) == {"general", "compute-spot", "memory"}
+    backup = json.loads((outputs_dir / "backup.json").read_text())
+    assert set(backup["vaults"]) == {"primary", "dr"}
+    assert ":us-west-2:" in backup["vaults"]["dr"]["arn"]
 
 
 def test_rerun_changes_nothing_and_makes_no_mutating_call(created, aws_api, outputs_dir):
@@ -362,6 +377,27 @@ def test_rds_is_encrypted_multi_az_with_30_day_backups_and_replicas(created, mot
     assert dr["ReadReplicaSourceDBInstanceIdentifier"] == primary["DBInstanceArn"]
     assert dr["StorageEncrypted"] is True
     assert dr["KmsKeyId"] == _data_key(moto, "us-west-2")
+    # The AWS Backup plan selects the primary by its Backup=true tag, not the replicas.
+    tags = {t["Key"]: t["Value"] for t in primary["TagList"]}
+    assert tags["Backup"] == "true" and tags["Environment"] == "lab"
+    assert "Backup" not in {t["Key"] for t in replica["TagList"]}
+
+
+def test_a_removed_backup_tag_on_the_database_is_put_back(created, moto, aws_api, outputs_dir):
+    """Without Backup=true AWS Backup would silently skip the database: the RDS layer's
+    state call notices the missing tag and the converge (an update of the existing
+    primary) puts it back."""
+    rds = moto.client("rds")
+    arn = rds.describe_db_instances(DBInstanceIdentifier="tradeops-lab-pg")["DBInstances"][0][
+        "DBInstanceArn"
+    ]
+    rds.remove_tags_from_resource(ResourceName=arn, TagKeys=["Backup"])
+    proc, calls = _run(aws_api, outputs_dir, "--tags", "rds")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _recap(proc.stdout)["aws-rds"]["changed"] >= 1
+    assert "AddTagsToResource" in ApiLog.mutating(calls)
+    tags = {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=arn)["TagList"]}
+    assert tags["Backup"] == "true"
 
 
 def test_redis_is_encrypted_with_failover_and_auth(created, moto):
@@ -428,6 +464,118 @@ def test_no_secret_in_any_output_or_log(created, moto, outputs_dir):
             assert value not in text
 
 
+# ------------------------------------------------------------- the backups bucket
+# The backup agents' repositories live under restic/ and pgbackrest/ of the backups bucket
+# (inventories/lab/group_vars/all/backup.yml, roles/backup_pgbackrest): no lifecycle rule
+# may move or expire them (docs/backups.md, "The backups bucket").
+
+
+def _backups_bucket(moto) -> str:
+    names = [b["Name"] for b in moto.client("s3").list_buckets()["Buckets"]]
+    (name,) = [n for n in names if n.endswith("-backups")]
+    return name
+
+
+def _repository_prefixes() -> set[str]:
+    """The prefixes the agents really use, read from the lab's and the role's variables."""
+    lab = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/backup.yml").read_text())
+    pg = yaml.safe_load((ROOT / "roles/backup_pgbackrest/defaults/main.yml").read_text())
+    restic = re.search(
+        r"/\{\{ tradeops_lab_backup_bucket \}\}/([^/]+/)", lab["backup_restic_repository"]
+    )
+    assert restic, lab["backup_restic_repository"]
+    assert "backup_pgbackrest_repo_path" not in lab
+    return {restic.group(1), pg["backup_pgbackrest_repo_path"].lstrip("/").split("/")[0] + "/"}
+
+
+def _lifecycle(moto, bucket):
+    return moto.client("s3").get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+
+
+def _run_s3(aws_api, outputs_dir, *args):
+    mark = aws_api.mark()
+    proc = run_playbook("playbooks/aws/s3.yml", *args, env=_env(aws_api, outputs_dir))
+    TRANSCRIPTS.append(proc.stdout + proc.stderr)
+    return proc, aws_api.since(mark)
+
+
+def test_lifecycle_keeps_the_backup_repositories_readable(created, moto):
+    repos = _repository_prefixes()
+    assert repos == {"restic/", "pgbackrest/"}
+    rules = _lifecycle(moto, _backups_bucket(moto))
+    for rule in rules:
+        prefix = rule["Filter"]["Prefix"]
+        if rule.get("Transitions") or "Days" in rule.get("Expiration", {}):
+            assert prefix and not any(
+                prefix.startswith(kept) or kept.startswith(prefix) for kept in repos
+            ), rule
+    by_prefix = {r["Filter"]["Prefix"]: r for r in rules}
+    for kept in repos:
+        rule = by_prefix[kept]
+        assert rule["Status"] == "Enabled"
+        assert set(rule) - {"ID", "Filter", "Status"} == {
+            "NoncurrentVersionExpiration",
+            "AbortIncompleteMultipartUpload",
+        }, rule
+    archive = by_prefix["archive/"]  # seed 003's tiers
+    assert archive["Transitions"] == [
+        {"Days": 30, "StorageClass": "STANDARD_IA"},
+        {"Days": 90, "StorageClass": "GLACIER"},
+    ]
+    assert archive["Expiration"] == {"Days": 365}
+
+
+def test_a_tier_rule_over_a_repository_fails_in_preflight(created, aws_api, outputs_dir):
+    buckets = [
+        {
+            "key": "backups",
+            "protected_prefixes": ["restic/", "pgbackrest/"],
+            "lifecycle": [
+                {"id": "tiers", "transitions": [{"days": 90, "storage_class": "GLACIER"}]}
+            ],
+        }
+    ]
+    proc, calls = _run_s3(aws_api, outputs_dir, "-e", json.dumps({"aws_s3_buckets": buckets}))
+    assert proc.returncode != 0
+    flat = " ".join(proc.stdout.split())
+    assert 'backups/tiers: prefix "" moves or expires the protected prefix restic/' in flat, (
+        proc.stdout[-3000:]
+    )
+    assert not ApiLog.mutating(calls)
+
+
+def test_the_old_whole_bucket_tiers_rule_is_replaced(created, moto, aws_api, outputs_dir):
+    """An environment built before the repositories were protected has one rule, "tiers",
+    over the whole bucket: the state call notices it and the converge replaces it."""
+    bucket = _backups_bucket(moto)
+    old = {
+        "ID": "tiers",
+        "Filter": {"Prefix": ""},
+        "Status": "Enabled",
+        "Transitions": [
+            {"Days": 30, "StorageClass": "STANDARD_IA"},
+            {"Days": 90, "StorageClass": "GLACIER"},
+        ],
+        "Expiration": {"Days": 365},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 90},
+    }
+    moto.client("s3").put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration={"Rules": [old]}
+    )
+    proc, _calls = _run_s3(aws_api, outputs_dir)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _recap(proc.stdout)["localhost"]["changed"] >= 1, proc.stdout[-4000:]
+    assert sorted(r["ID"] for r in _lifecycle(moto, bucket)) == [
+        "archive-tiers",
+        "pgbackrest-repositories",
+        "restic-repositories",
+    ]
+    proc, calls = _run_s3(aws_api, outputs_dir)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _recap(proc.stdout)["localhost"]["changed"] == 0
+    assert not ApiLog.mutating(calls)
+
+
 def test_teardown_refuses_without_confirmation(created, aws_api, outputs_dir):
     mark = aws_api.mark()
     proc = run_playbook("playbooks/aws/teardown.yml", env=_env(aws_api, outputs_dir))
@@ -464,6 +612,7 @@ def test_teardown_removes_the_environment(created, moto, aws_api, outputs_dir):
     assert all(g["Status"] == "deleting" for g in groups), groups
     for region in ("us-east-1", "us-west-2"):
         assert not moto.client("rds", region).describe_db_instances()["DBInstances"], region
+        assert not moto.client("backup", region).list_backup_vaults()["BackupVaultList"], region
     assert not moto.client("rds").describe_db_subnet_groups()["DBSubnetGroups"]
     for region in ("us-east-1", "us-west-2"):
         kms = moto.client("kms", region)

@@ -324,3 +324,14 @@ def test_missing_redis_group():
     differences, outputs = elasticache_state(lambda s: FakeElastiCache(None), _redis_spec(False))
     assert differences == ["replication group rg does not exist"]
     assert outputs == {"subnet_group": "rg"}
+
+
+def test_primary_extra_tags_are_compared_on_the_primary_only():
+    """The primary carries Backup=true for the AWS Backup selection; replicas do not."""
+    spec = dict(SPEC, primary=dict(SPEC["primary"], tags=dict(TAGS, Backup="true")))
+    differences, _outputs = rds_state(_world(), spec)
+    assert len(differences) == 1 and "DB instance pg" in differences[0], differences
+    assert "tags differ" in differences[0]
+    tagged = [*TAG_LIST, {"Key": "Backup", "Value": "true"}]
+    differences, _outputs = rds_state(_world(TagList=tagged), spec)
+    assert differences == []
