@@ -79,7 +79,7 @@ def accelerators() -> list[str]:
 # Under KVM, SeaBIOS hands over to GRUB, which writes to the serial console, within a
 # second or two. A KVM that starts but never runs the guest (nested KVM on some hosts:
 # qemu neither fails nor falls back) shows nothing: after this long, TCG is used instead.
-KVM_PROBE_SECONDS = 15
+KVM_PROBE_SECONDS = 10
 
 
 def _free_port() -> int:
@@ -222,9 +222,9 @@ class VM:
             f"          ansible_port: {self.port}\n"
             "          ansible_user: root\n"
             f"          ansible_ssh_private_key_file: {self.image.key}\n"
-            # No -C: compressing the already compressed module payloads costs the
-            # emulated CPU more than it saves on a loopback link.
-            "          ansible_ssh_args: -o ControlMaster=auto -o ControlPersist=600s\n"
+            # Ansible's default ssh_args without -C: compressing the already compressed
+            # module payloads costs the emulated CPU more than it saves on loopback.
+            "          ansible_ssh_args: -o ControlMaster=auto -o ControlPersist=60s\n"
             "          ansible_ssh_common_args: >-\n"
             "            -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n"
             "          ansible_python_interpreter: /usr/bin/python3\n"
