@@ -15,6 +15,8 @@ and the ratios baseline / tradeops. Run: .venv/bin/python tests/benchmarks/aws_b
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -41,13 +43,18 @@ def measure(moto, log, outputs: Path, args, label):
     env = ansible_env(TRADEOPS_MOTO_PORT=str(log.port), TRADEOPS_AWS_OUTPUTS_DIR=str(outputs))
     mark = log.mark()
     start = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = run_playbook(*args, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.monotonic() - start
+    # CPU of ansible-playbook and its workers (moto is a child too, but its time is only
+    # counted once it exits, after the runs).
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         print(proc.stdout[-4000:], proc.stderr[-2000:], file=sys.stderr)
         raise SystemExit(f"{label}: ansible-playbook failed ({proc.returncode})")
     calls = log.since(mark)
-    return {"wall": wall, **ApiLog.summary(calls)}
+    return {"wall": wall, "cpu": cpu, **ApiLog.summary(calls)}
 
 
 def scenario(moto, log, args, label):
@@ -80,19 +87,28 @@ def main() -> None:
         log.stop()
         moto.stop()
 
-    print(f"{'run':<26}{'wall s':>9}{'API calls':>11}{'read':>7}{'mutating':>10}")
+    print(f"{'run':<26}{'wall s':>9}{'cpu s':>9}{'API calls':>11}{'read':>7}{'mutating':>10}")
     for phase in ("create", "no-op"):
         for label in ("baseline", "tradeops"):
             r = results[(label, phase)]
             name = f"{phase} / {label}"
-            print(f"{name:<26}{r['wall']:>9.1f}{r['total']:>11}{r['read']:>7}{r['mutating']:>10}")
+            print(
+                f"{name:<26}{r['wall']:>9.1f}{r['cpu']:>9.1f}"
+                f"{r['total']:>11}{r['read']:>7}{r['mutating']:>10}"
+            )
     for phase, target in (("create", 3), ("no-op", 6)):
         base, fast = results[("baseline", phase)], results[("tradeops", phase)]
         print(
             f"{phase}: {base['wall'] / fast['wall']:.1f}x faster (target {target}x), "
             f"API calls {base['total']} -> {fast['total']}, "
-            f"mutating {base['mutating']} -> {fast['mutating']}"
+            f"mutating {base['mutating']} -> {fast['mutating']}, "
+            f"CPU {base['cpu']:.0f} s -> {fast['cpu']:.0f} s"
         )
+    cores = os.cpu_count() or 1
+    print(
+        f"{cores} CPUs: no run can take less wall time than its CPU time / {cores} "
+        "(the floor when Ansible's per-task processes are the bottleneck)"
+    )
 
 
 if __name__ == "__main__":
