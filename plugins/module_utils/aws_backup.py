@@ -4,7 +4,7 @@
 
 ``backup_state(clients, spec)`` has the signature of the layer functions in ``aws_state``
 (describe everything the layer owns with read calls only, compare it with ``spec``, return
-``(differences, outputs)``); the ``aws_backup_layer_state`` module runs it. The pure
+``(differences, outputs)``); the ``aws_layer_state`` module runs it (layer ``backup``). The pure
 comparison functions (``vault_differences``, ``plan_rule_differences``,
 ``selection_differences``) are unit-tested on recorded answers.
 
@@ -24,10 +24,6 @@ The spec, as roles/aws_backup/vars/main.yml builds it::
 """
 
 from __future__ import annotations
-
-import json
-import os
-import tempfile
 
 try:
     from botocore.exceptions import ClientError
@@ -287,19 +283,3 @@ def backup_state(clients, spec):
                     "arn": got.get("AlarmArn"),
                 }
     return differences, outputs
-
-
-def write_outputs(path, outputs):
-    """Write the outputs artifact atomically, only when its content changes."""
-    text = json.dumps(outputs, indent=2, sort_keys=True) + "\n"
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
-                return
-    except OSError:
-        pass
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".outputs-")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)

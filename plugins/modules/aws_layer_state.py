@@ -22,7 +22,7 @@ options:
     description: Which layer to describe.
     type: str
     required: true
-    choices: [network, security, kinesis, s3, dns, fleet, eks, rds, elasticache]
+    choices: [network, security, kinesis, s3, dns, fleet, eks, rds, elasticache, backup]
   spec:
     description:
       - The desired state of the layer, as built by the layer role from its variables
@@ -79,7 +79,11 @@ import os  # noqa: E402
 import tempfile  # noqa: E402
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_backup import backup_state  # noqa: E402
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_state import LAYERS  # noqa: E402
+
+# Every layer's state function; AWS Backup's lives in its own module_utils.
+STATES = {**LAYERS, "backup": backup_state}
 
 
 def write_outputs(path, outputs):
@@ -114,6 +118,7 @@ def main():
                     "eks",
                     "rds",
                     "elasticache",
+                    "backup",
                 ],
             ),
             spec=dict(type="dict", required=True),
@@ -131,10 +136,10 @@ def main():
         return cache[key]
 
     layer = module.params["layer"]
-    if layer not in LAYERS:
+    if layer not in STATES:
         module.fail_json(msg=f"layer {layer} has no state function")
     try:
-        differences, outputs = LAYERS[layer](clients, module.params["spec"])
+        differences, outputs = STATES[layer](clients, module.params["spec"])
     except Exception as err:
         module.fail_json_aws(err, msg=f"Could not describe the {layer} layer")
     result = dict(
