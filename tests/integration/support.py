@@ -28,6 +28,21 @@ def tradeops(
     )
 
 
+# The AWS layers of playbooks/aws/site.yml: each runs as the pseudo-host aws-<layer>.
+AWS_LAYERS = (
+    "network",
+    "security",
+    "kinesis",
+    "s3",
+    "dns",
+    "fleet",
+    "eks",
+    "rds",
+    "elasticache",
+    "backup",
+)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -35,15 +50,19 @@ def _free_port() -> int:
 
 
 class MotoServer:
-    """A moto server of the test session's own, on 127.0.0.1 and a free port."""
+    """A moto server of the test session's own, on 127.0.0.1 and a free port.
 
-    def __init__(self, log: Path):
+    `command` replaces the moto_server executable (it gets the same -H/-p arguments), for
+    a test that starts moto with extra routes of its own."""
+
+    def __init__(self, log: Path, command: list[str] | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
         self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        command = command or [str(VENV_BIN / "moto_server")]
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+            [*command, "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,

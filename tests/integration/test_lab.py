@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import _free_port, ansible_env, tradeops
+from .support import AWS_LAYERS, _free_port, ansible_env, tradeops
 
 pytestmark = pytest.mark.lab
 
@@ -81,19 +81,7 @@ def test_site_reaches_every_host_through_the_real_inventory(first_site, lab_env)
     # Cloud engines only exist once site.yml provisioned them in moto (amazon.aws through
     # the lab's module_defaults) and the aws_ec2 inventory found them.
     # The AWS layers run as pseudo-hosts aws-<layer> (playbooks/aws/site.yml).
-    layers = (
-        "network",
-        "security",
-        "kinesis",
-        "s3",
-        "dns",
-        "fleet",
-        "eks",
-        "rds",
-        "elasticache",
-        "backup",
-    )
-    aws_layers = {f"aws-{layer}" for layer in layers}
+    aws_layers = {f"aws-{layer}" for layer in AWS_LAYERS}
     assert set(report["hosts"]) == HOSTS | {"localhost"} | aws_layers
     assert report["failures"] == []
     assert report["summary"]["engine fleet"] == ["engine-c5n-1", "engine-c5n-2", "engine-metal-1"]

@@ -13,24 +13,13 @@ import re
 import pytest
 import yaml
 
-from ..support import ROOT, ansible_env, run_playbook
+from ..support import AWS_LAYERS, ROOT, ansible_env, run_playbook
 from .apilog import ApiLog
 
 pytestmark = pytest.mark.moto
 
 SITE = "playbooks/aws/site.yml"
-LAYERS = (
-    "network",
-    "security",
-    "kinesis",
-    "s3",
-    "dns",
-    "fleet",
-    "eks",
-    "rds",
-    "elasticache",
-    "backup",
-)
+
 # Every ansible-playbook output of the module, to prove no secret ever reaches a log.
 TRANSCRIPTS: list[str] = []
 ALLOWED_PREFLIGHT_READS = {"GetCallerIdentity", "ListAccountAliases", "DescribeAvailabilityZones"}
@@ -166,7 +155,7 @@ def created(moto, aws_api, outputs_dir):
 def test_create_from_empty(created, outputs_dir):
     proc, calls = created
     recap = _recap(proc.stdout)
-    for layer in LAYERS:
+    for layer in AWS_LAYERS:
         assert recap[f"aws-{layer}"]["failed"] == 0
         assert recap[f"aws-{layer}"]["changed"] > 0, f"{layer} created nothing"
         assert (outputs_dir / f"{layer}.json").is_file()

@@ -3,13 +3,9 @@ calls moto lacks, moto_selections.py), behind the recording proxy."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
-import time
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +13,7 @@ import pytest
 
 from ..aws import apilog
 from ..aws.apilog import ApiLog
-from ..support import MotoServer, _free_port
+from ..support import MotoServer
 
 SHIM = Path(__file__).with_name("moto_selections.py")
 
@@ -50,35 +46,13 @@ def _operation(method, path, headers, body, _inner=apilog.operation):
     return _inner(method, path, headers, body)
 
 
-class SelectionMoto(MotoServer):
-    """MotoServer (same flags, same client()), started through moto_selections.py."""
-
-    def __init__(self, log: Path):  # MotoServer's, with another command
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
-        self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SHIM), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/moto-api/", timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"moto did not start on {self.url}; see {log}")
-
-
 @pytest.fixture(scope="package")
 def backup_moto(tmp_path_factory) -> Iterator[MotoServer]:
     """Not the session's moto: these tests build and tear down an account of their own."""
-    server = SelectionMoto(tmp_path_factory.mktemp("backup-moto") / "moto.log")
+    # Stock moto plus the selection calls it lacks (moto_selections.py).
+    server = MotoServer(
+        tmp_path_factory.mktemp("backup-moto") / "moto.log", command=[sys.executable, str(SHIM)]
+    )
     yield server
     server.stop()
 
