@@ -141,7 +141,24 @@ def test_invalid_input_fails_in_preflight_before_any_change(
     # and the region's zones; no layer has started.
     assert not ApiLog.mutating(calls), f"mutating calls before the preflight failed: {calls}"
     assert set(calls) <= ALLOWED_PREFLIGHT_READS | {"DescribeInstances"}, calls
-    assert "PLAY [AWS | stage 1" not in proc.stdout
+    assert "PLAY [AWS | every layer" not in proc.stdout
+
+
+def test_a_failed_layer_stops_the_layers_built_on_it(moto, aws_api, tmp_path):
+    """The network layer fails (its outputs file cannot be written); the fleet, which
+    builds on it, stops with the reason instead of waiting or launching instances."""
+    moto.reset()
+    outputs = tmp_path / "outputs"
+    (outputs / "network.json").mkdir(parents=True)
+    layers = {"tradeops_aws_layers": ["network", "fleet"]}
+    proc, calls = _run(aws_api, outputs, "-e", json.dumps(layers))
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "The network layer failed in this run" in " ".join(proc.stdout.split())
+    recap = _recap(proc.stdout)
+    assert recap["aws-network"]["failed"] == 1
+    assert recap["aws-fleet"]["failed"] == 1
+    assert "RunInstances" not in calls and "DescribeImages" not in calls, calls
+    assert not (outputs / "fleet.json").exists()
 
 
 @pytest.fixture(scope="module")
