@@ -1,0 +1,64 @@
+# Copyright: (c) 2026, tradeops engineers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the AWS layer roles.
+
+Security-group rules from the layer's data to ec2_security_group's arguments, and the
+results of a loop started as async jobs. Documentation for each filter lives in
+plugins/filter/<filter>.yml.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+
+def aws_security_group_rules(group, group_ids, vpc_cidr):
+    """One group of aws_network_security_groups -> {'ingress': [...], 'egress': [...]}.
+
+    Each rule names exactly one peer: `cidr` (or `vpc`, the VPC's CIDR), `group` (another
+    group's key) or `self`; `proto` all/-1 means every protocol and takes no ports."""
+    out = {"ingress": [], "egress": []}
+    for direction in out:
+        for rule in group.get(direction) or []:
+            proto = str(rule.get("proto", "tcp"))
+            module_rule = {"proto": "-1" if proto in ("all", "-1") else proto}
+            if rule.get("description") is not None:
+                module_rule["rule_desc"] = rule["description"]
+            if module_rule["proto"] != "-1":
+                module_rule["ports"] = [str(port) for port in rule.get("ports") or []]
+            if rule.get("self"):
+                peer = ("group_id", group["name"])
+            elif rule.get("group") is not None:
+                peer = ("group_id", rule["group"])
+            elif rule.get("cidr") == "vpc":
+                peer = ("cidr_ip", vpc_cidr)
+            elif rule.get("cidr") is not None:
+                peer = ("cidr_ip", rule["cidr"])
+            else:
+                raise AnsibleFilterError(f"{group.get('name')}: a rule without a peer: {rule}")
+            key, value = peer
+            if key == "group_id":
+                if value not in group_ids:
+                    raise AnsibleFilterError(f"{group.get('name')}: no security group {value}")
+                value = group_ids[value]
+            module_rule[key] = value
+            out[direction].append(module_rule)
+    return out
+
+
+def aws_async_results(launched, waited):
+    """The results of a loop launched with `async` + `poll: 0` and collected with
+    async_status: every job's final result, with the loop item of its launch. When the
+    loop ran inline (no job was started), the launch results themselves."""
+    finished = (waited or {}).get("results") or []
+    if not finished:
+        return list((launched or {}).get("results") or [])
+    return [dict(result, item=result["item"]["item"]) for result in finished]
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "aws_security_group_rules": aws_security_group_rules,
+            "aws_async_results": aws_async_results,
+        }
