@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the AWS layer roles.
 
-Security-group rules from the layer's data to ec2_security_group's arguments, and the
-results of a loop started as async jobs. Documentation for each filter lives in
-plugins/filter/<filter>.yml.
+Security-group rules from the layer's data to ec2_security_group's arguments, the results
+of a loop started as async jobs, and the ids a loop created, by name. Documentation for
+each filter lives in plugins/filter/<filter>.yml.
 """
 
 from __future__ import annotations
@@ -56,9 +56,31 @@ def aws_async_results(launched, waited):
     return [dict(result, item=result["item"]["item"]) for result in finished]
 
 
+def _path(value, path):
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def aws_ids_by_name(items, id_key, name_key="item.name", missing="check-mode"):
+    """{name: id} of a list of dicts (a loop's results, an info module's list), both given
+    as dotted paths. An item without the id (check mode creates nothing) maps to
+    `missing`; with missing=None it is left out."""
+    out = {}
+    for item in items or []:
+        value = _path(item, id_key)
+        if value is None and missing is None:
+            continue
+        out[_path(item, name_key)] = missing if value is None else value
+    return out
+
+
 class FilterModule:
     def filters(self):
         return {
             "aws_security_group_rules": aws_security_group_rules,
             "aws_async_results": aws_async_results,
+            "aws_ids_by_name": aws_ids_by_name,
         }

@@ -8,6 +8,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.tradeops.platform.plugins.filter.aws import (
     FilterModule,
     aws_async_results,
+    aws_ids_by_name,
     aws_security_group_rules,
 )
 
@@ -71,5 +72,27 @@ def test_async_results_of_an_inline_loop_are_the_launch_results():
     assert aws_async_results(launched, {"skipped": True}) == launched["results"]
 
 
+def test_ids_by_name_from_loop_results_with_check_mode_placeholders():
+    results = [
+        {"item": {"name": "a"}, "subnet": {"id": "subnet-1"}},
+        {"item": {"name": "b"}, "changed": True},  # check mode: nothing created
+    ]
+    assert aws_ids_by_name(results, "subnet.id") == {"a": "subnet-1", "b": "check-mode"}
+
+
+def test_ids_by_name_leaves_out_elements_without_id_when_asked():
+    found = [{"tags": {"Name": "eip-a"}, "allocation_id": "eipalloc-1"}]
+    launched = [{"item": {"eip_name": "eip-b"}, "skipped": True}]
+    assert aws_ids_by_name(found, "allocation_id", name_key="tags.Name", missing=None) == {
+        "eip-a": "eipalloc-1"
+    }
+    assert aws_ids_by_name(launched, "allocation_id", name_key="item.eip_name", missing=None) == {}
+    assert aws_ids_by_name(None, "allocation_id") == {}
+
+
 def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {"aws_security_group_rules", "aws_async_results"}
+    assert set(FilterModule().filters()) == {
+        "aws_security_group_rules",
+        "aws_async_results",
+        "aws_ids_by_name",
+    }
