@@ -1,0 +1,504 @@
+"""Unit tests for the DR run record module (plugins/modules/dr_run_record.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import stat
+import subprocess
+from contextlib import redirect_stdout
+
+import pytest
+import yaml
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.tradeops.platform.plugins.modules import dr_run_record as mod
+
+T0 = dt.datetime(2026, 12, 5, 10, 15, tzinfo=dt.UTC).timestamp()
+BEGIN = {
+    "run_id": "20261205T101500Z-failover-42",
+    "action": "begin",
+    "verb": "failover",
+    "environment": "lab",
+    "source_region": "us-east-1",
+    "target_region": "us-west-2",
+    "inputs": {"dr_target_region": "us-west-2"},
+    "targets": {"rto_seconds": 3600, "rpo_seconds": 60, "source": "seeds/003"},
+    "aws_caller": None,
+}
+CONTEXT = {"user": "alice", "host": "ops-1", "git": {"revision": "abc", "dirty": False}}
+
+
+def call(path, now, **params):
+    """One call through the module's read-modify-write (the clock given, not read)."""
+    merged = {"run_id": BEGIN["run_id"], **params}
+    return mod.record_call(str(path), merged, CONTEXT, now)
+
+
+def run_module(args, check_mode=False):
+    if check_mode:
+        args = dict(args, _ansible_check_mode=True)
+    out = io.StringIO()
+    with patch_module_args(args), redirect_stdout(out), pytest.raises(SystemExit) as exc:
+        mod.main()
+    return exc.value.code, json.loads(out.getvalue())
+
+
+@pytest.fixture
+def path(tmp_path):
+    return tmp_path / f"{BEGIN['run_id']}.json"
+
+
+def on_disk(path):
+    return json.loads(path.read_text())
+
+
+# ------------------------------------------------------------------ redaction
+
+
+def test_secret_looking_keys_are_redacted_at_any_depth():
+    inputs = {
+        "dr_target_region": "us-west-2",
+        "DB_Password": "hunter2",
+        "nested": {"api_token": "t0k", "list": [{"ssh_key": "k", "name": "x"}], "ok": 1},
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "credentials": {"user": "u"},
+        "Authorization": "Bearer z",
+    }
+    out = mod.redact(inputs)
+    assert out == {
+        "dr_target_region": "us-west-2",
+        "DB_Password": mod.REDACTED,
+        "nested": {
+            "api_token": mod.REDACTED,
+            "list": [{"ssh_key": mod.REDACTED, "name": "x"}],
+            "ok": 1,
+        },
+        "AWS_SECRET_ACCESS_KEY": mod.REDACTED,
+        "credentials": mod.REDACTED,
+        "Authorization": mod.REDACTED,
+    }
+    assert inputs["DB_Password"] == "hunter2"  # a copy: the caller's dict is untouched
+
+
+def test_redacted_values_never_reach_the_file(path):
+    call(path, T0, **dict(BEGIN, inputs={"db": {"password": "hunter2"}, "region": "us-west-2"}))
+    call(path, T0 + 1, action="step_end", step="s", outcome="done", data={"token": "t0k"})
+    call(path, T0 + 2, action="set", data={"notes": {"auth": "Bearer z", "why": "drill"}})
+    text = path.read_text()
+    assert "hunter2" not in text and "t0k" not in text and "Bearer z" not in text
+    record = on_disk(path)
+    assert record["inputs"] == {"db": {"password": mod.REDACTED}, "region": "us-west-2"}
+    assert record["notes"] == {"auth": mod.REDACTED, "why": "drill"}
+
+
+# ------------------------------------------------------------------ actions
+
+
+def test_begin_writes_a_complete_record(path):
+    record, changed = call(path, T0, **BEGIN)
+    assert changed is True
+    assert record == on_disk(path)
+    assert record["status"] == "running"
+    assert record["started_at"] == "2026-12-05T10:15:00.000Z"
+    assert (record["verb"], record["environment"]) == ("failover", "lab")
+    assert (record["source_region"], record["target_region"]) == ("us-east-1", "us-west-2")
+    assert record["operator"] == {"user": "alice", "aws_caller": None}
+    assert record["git"] == {"revision": "abc", "dirty": False}
+    assert record["host"] == "ops-1"
+    assert record["targets"] == {"rto_seconds": 3600, "rpo_seconds": 60, "source": "seeds/003"}
+    assert record["steps"] == [] and record["resumed_at"] == []
+    assert record["rto"]["seconds"] is None
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("arn:aws:iam::123456789012:user/alice", {"arn": "arn:aws:iam::123456789012:user/alice"}),
+        (
+            {
+                "account": "123456789012",
+                "arn": "arn:aws:iam::123456789012:user/alice",
+                "user_id": "AIDA",
+                "changed": False,
+                "ResponseMetadata": {"RequestId": "x"},
+            },
+            {
+                "account": "123456789012",
+                "arn": "arn:aws:iam::123456789012:user/alice",
+                "user_id": "AIDA",
+            },
+        ),
+    ],
+)
+def test_aws_caller_is_kept_small(path, given, kept):
+    record, _ = call(path, T0, **dict(BEGIN, aws_caller=given))
+    assert record["operator"]["aws_caller"] == kept
+
+
+def test_step_seconds_come_from_the_module_clock(path):
+    call(path, T0, **BEGIN)
+    call(path, T0 + 10, action="step_begin", step="fence", title="Fence the old primary")
+    record, changed = call(
+        path,
+        T0 + 22.5,
+        action="step_end",
+        step="fence",
+        outcome="done",
+        detail="engines stopped",
+        data={"lag_bytes": 0},
+    )
+    assert changed
+    (step,) = record["steps"]
+    assert step["title"] == "Fence the old primary"
+    assert step["started_at"] == "2026-12-05T10:15:10.000Z"
+    assert step["ended_at"] == "2026-12-05T10:15:22.500Z"
+    assert step["seconds"] == 22.5 - 10
+    assert (step["outcome"], step["detail"], step["data"]) == (
+        "done",
+        "engines stopped",
+        {"lag_bytes": 0},
+    )
+    assert step["attempt"] == 1
+
+
+def test_step_end_without_begin_still_records_the_outcome(path):
+    call(path, T0, **BEGIN)
+    record, _ = call(path, T0 + 1, action="step_end", step="dns", outcome="skipped", title="DNS")
+    (step,) = record["steps"]
+    assert (step["id"], step["title"], step["outcome"], step["seconds"]) == (
+        "dns",
+        "DNS",
+        "skipped",
+        None,
+    )
+
+
+def test_set_merges_sections_and_reports_no_change_when_nothing_changes(path):
+    call(path, T0, **BEGIN)
+    call(path, T0 + 1, action="set", data={"rpo": {"seconds": 0.4, "lag": {"bytes": 10}}})
+    record, changed = call(
+        path, T0 + 2, action="set", data={"rpo": {"lag": {"lsn": "0/30"}}, "epoch": {"after": 2}}
+    )
+    assert changed
+    assert record["rpo"] == {"seconds": 0.4, "lag": {"bytes": 10, "lsn": "0/30"}}
+    assert record["epoch"] == {"after": 2}
+    mtime = path.stat().st_mtime_ns
+    record, changed = call(path, T0 + 3, action="set", data={"epoch": {"after": 2}})
+    assert changed is False
+    assert path.stat().st_mtime_ns == mtime
+    assert record["updated_at"] == on_disk(path)["updated_at"] == "2026-12-05T10:15:02.000Z"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [({"status": {"x": 1}}, "not status"), ({"rpo": 5}, "data.rpo must be a dict")],
+)
+def test_set_refuses_what_is_not_a_section(path, data, message):
+    call(path, T0, **BEGIN)
+    before = path.read_text()
+    with pytest.raises(mod.RecordError, match=message):
+        call(path, T0 + 1, action="set", data=data)
+    assert path.read_text() == before
+
+
+def test_rto_is_measured_between_the_clock_marks(path):
+    call(path, T0, **BEGIN)
+    call(path, T0 + 5, action="step_begin", step="declare", rto_clock="start")
+    call(path, T0 + 6, action="step_end", step="declare", outcome="done")
+    call(path, T0 + 7, action="step_begin", step="promote", rto_clock="start")  # not the first
+    call(path, T0 + 20, action="step_end", step="promote", outcome="done")
+    call(path, T0 + 21, action="step_begin", step="traffic")
+    call(path, T0 + 30, action="step_end", step="traffic", outcome="failed", rto_clock="stop")
+    call(path, T0 + 31, action="step_begin", step="traffic")
+    call(path, T0 + 65.25, action="step_end", step="traffic", outcome="done", rto_clock="stop")
+    call(path, T0 + 70, action="step_begin", step="verify")
+    call(path, T0 + 75, action="step_end", step="verify", outcome="done", rto_clock="stop")
+    record, _ = call(path, T0 + 80, action="end", status="succeeded")
+    assert record["rto"] == {
+        "started_at": mod.iso(T0 + 5),
+        "start_step": "declare",
+        "stopped_at": mod.iso(T0 + 65.25),  # the failed attempt did not stop it, nor verify
+        "stop_step": "traffic",
+        "seconds": 60.25,
+    }
+    assert (record["status"], record["seconds"]) == ("succeeded", 80.0)
+    assert record["ended_at"] == mod.iso(T0 + 80)
+    assert [(s["id"], s["outcome"]) for s in record["steps"]] == [
+        ("declare", "done"),
+        ("promote", "done"),
+        ("traffic", "failed"),
+        ("traffic", "done"),
+        ("verify", "done"),
+    ]
+
+
+def test_rto_is_null_without_both_marks(path):
+    call(path, T0, **BEGIN)
+    call(path, T0 + 1, action="step_begin", step="promote", rto_clock="start")
+    call(path, T0 + 2, action="step_end", step="promote", outcome="failed", rto_clock="stop")
+    record, _ = call(path, T0 + 3, action="end", status="failed")
+    assert record["rto"]["started_at"] == mod.iso(T0 + 1)
+    assert record["rto"]["stopped_at"] is None
+    assert record["rto"]["seconds"] is None
+    assert record["seconds"] == 3.0
+
+
+def test_clock_marks_belong_to_their_action(path):
+    call(path, T0, **BEGIN)
+    with pytest.raises(mod.RecordError, match="step_end"):
+        call(path, T0 + 1, action="step_begin", step="x", rto_clock="stop")
+    with pytest.raises(mod.RecordError, match="step_begin"):
+        call(path, T0 + 1, action="step_end", step="x", outcome="done", rto_clock="start")
+
+
+def test_end_closes_steps_left_open(path):
+    call(path, T0, **BEGIN)
+    call(path, T0 + 1, action="step_begin", step="promote")
+    record, _ = call(path, T0 + 4, action="end", status="interrupted")
+    (step,) = record["steps"]
+    assert (step["outcome"], step["seconds"]) == ("interrupted", 3.0)
+    assert record["status"] == "interrupted"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"action": "step_begin", "step": "x"},
+        {"action": "step_end", "step": "x", "outcome": "done"},
+        {"action": "set", "data": {"rpo": {}}},
+        {"action": "end", "status": "failed"},
+    ],
+)
+def test_calls_before_begin_fail_and_write_nothing(path, params):
+    with pytest.raises(mod.RecordError, match="action=begin first"):
+        call(path, T0, **params)
+    assert not path.exists()
+
+
+# ------------------------------------------------------------------ resume
+
+
+def test_begin_on_an_existing_record_resumes_it(path):
+    call(path, T0, **BEGIN)
+    call(path, T0 + 1, action="step_begin", step="fence", rto_clock="start")
+    call(path, T0 + 2, action="step_end", step="fence", outcome="done")
+    call(path, T0 + 3, action="step_begin", step="promote")  # ... and the run is killed here
+    record, changed = call(path, T0 + 100, **dict(BEGIN, inputs={"other": "inputs"}))
+    assert changed
+    assert record["started_at"] == mod.iso(T0)
+    assert record["resumed_at"] == [mod.iso(T0 + 100)]
+    assert record["inputs"] == {"dr_target_region": "us-west-2"}  # the first run's inputs
+    assert [(s["id"], s["outcome"], s["attempt"]) for s in record["steps"]] == [
+        ("fence", "done", 1),
+        ("promote", "interrupted", 1),
+    ]
+    call(path, T0 + 101, action="step_begin", step="fence", rto_clock="start")  # first one wins
+    call(path, T0 + 101, action="step_end", step="fence", outcome="skipped")
+    call(path, T0 + 102, action="step_begin", step="promote")
+    call(path, T0 + 130, action="step_end", step="promote", outcome="done", rto_clock="stop")
+    record, _ = call(path, T0 + 131, action="end", status="succeeded")
+    assert record["rto"]["start_step"] == "fence"
+    assert record["rto"]["seconds"] == 129.0  # from the first run's mark, across the resume
+    assert record["seconds"] == 131.0
+    assert [s["attempt"] for s in record["steps"]] == [1, 1, 2, 2]
+
+
+def test_resume_after_an_end_reopens_the_run(path):
+    call(path, T0, **BEGIN)
+    call(path, T0 + 1, action="end", status="failed")
+    record, _ = call(path, T0 + 5, **BEGIN)
+    assert (record["status"], record["ended_at"], record["seconds"]) == ("running", None, None)
+
+
+def test_resume_with_another_verb_is_refused(path):
+    call(path, T0, **BEGIN)
+    with pytest.raises(mod.RecordError, match="is a failover run on lab, not a switchover run"):
+        call(path, T0 + 1, **dict(BEGIN, verb="switchover"))
+
+
+# ------------------------------------------------------------------ files
+
+
+def test_file_and_directory_modes(tmp_path):
+    directory = tmp_path / "deep" / "runs"
+    path = directory / f"{BEGIN['run_id']}.json"
+    mod.ensure_dir(str(directory))
+    call(path, T0, **BEGIN)
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_write_that_dies_half_way_leaves_the_previous_record(path, monkeypatch):
+    call(path, T0, **BEGIN)
+    before = path.read_text()
+
+    def dump_half_then_die(obj, handle, **kwargs):
+        handle.write(json.dumps(obj)[:40])
+        raise KeyboardInterrupt  # the run is killed while writing
+
+    monkeypatch.setattr(mod.json, "dump", dump_half_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        call(path, T0 + 1, action="step_begin", step="x")
+    monkeypatch.undo()
+    assert path.read_text() == before
+    assert json.loads(before)["steps"] == []
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temp file left
+
+
+def test_a_corrupt_record_is_not_overwritten(path):
+    path.write_text('{"run_id": ')
+    with pytest.raises(mod.RecordError, match="not a valid run record"):
+        call(path, T0, **BEGIN)
+    assert path.read_text() == '{"run_id": '
+
+
+@pytest.mark.parametrize("run_id", ["../escape", "a/b", ".hidden", "", "x" * 129])
+def test_run_ids_are_plain_file_names(tmp_path, run_id):
+    with pytest.raises(mod.RecordError, match="not a plain name"):
+        mod.record_path(str(tmp_path), run_id)
+
+
+def test_the_checkout_is_found_from_the_environment_or_the_working_directory(tmp_path):
+    checkout = tmp_path / "co"
+    (checkout / "playbooks" / "dr").mkdir(parents=True)
+    for name in ("site.yml", "galaxy.yml"):
+        (checkout / name).write_text("---\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    assert mod.find_checkout(str(checkout / "playbooks" / "dr"), {}) == str(checkout)
+    assert mod.find_checkout(str(other), {"TRADEOPS_PROJECT": str(checkout)}) == str(checkout)
+    assert mod.find_checkout(str(other), {}) is None
+    assert mod.find_checkout(str(other), {"TRADEOPS_PROJECT": str(other)}) is None
+
+
+# ------------------------------------------------------------------ the module
+
+
+def git(cwd, *args):
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def checkout(tmp_path, monkeypatch):
+    """A throwaway tradeops-shaped git checkout, the module's working directory."""
+    root = tmp_path / "checkout"
+    root.mkdir()
+    for name in ("site.yml", "galaxy.yml"):
+        (root / name).write_text("---\n")
+    (root / ".gitignore").write_text(".cache/\n")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "init")
+    monkeypatch.delenv("TRADEOPS_PROJECT", raising=False)
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_module_fills_operator_git_and_host_and_writes_even_in_check_mode(checkout, check_mode):
+    rc, result = run_module(dict(BEGIN, aws_caller="arn:aws:iam::123456789012:user/a"), check_mode)
+    assert rc == 0, result
+    path = checkout / ".cache" / "dr" / "runs" / f"{BEGIN['run_id']}.json"
+    assert result["path"] == str(path)
+    assert result["changed"] is True
+    assert on_disk(path) == result["record"]
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=checkout, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert result["record"]["git"] == {"revision": head, "dirty": False}
+    assert result["record"]["operator"]["user"]
+    assert result["record"]["operator"]["aws_caller"] == {"arn": "arn:aws:iam::123456789012:user/a"}
+    assert result["record"]["host"]
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_module_sees_a_dirty_checkout(checkout):
+    (checkout / "site.yml").write_text("--- # edited\n")
+    rc, result = run_module(BEGIN)
+    assert rc == 0
+    assert result["record"]["git"]["dirty"] is True
+
+
+def test_module_outside_a_git_tree_records_no_revision(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    for name in ("site.yml", "galaxy.yml"):
+        (tmp_path / name).write_text("---\n")
+    rc, result = run_module(dict(BEGIN, dir=str(tmp_path / "runs")))
+    assert rc == 0, result
+    assert result["record"]["git"] == {"revision": None, "dirty": None}
+    assert result["path"] == str(tmp_path / "runs" / f"{BEGIN['run_id']}.json")
+
+
+def test_module_runs_a_whole_record(checkout):
+    base = {"run_id": BEGIN["run_id"], "dir": str(checkout / "records")}
+    assert run_module(dict(BEGIN, **base))[0] == 0
+    rc, result = run_module(dict(base, action="step_begin", step="promote", rto_clock="start"))
+    assert rc == 0 and result["changed"]
+    rc, result = run_module(
+        dict(base, action="step_end", step="promote", outcome="done", rto_clock="stop")
+    )
+    assert rc == 0
+    assert result["record"]["steps"][0]["seconds"] >= 0
+    rc, result = run_module(dict(base, action="end", status="succeeded"))
+    assert rc == 0
+    assert result["record"]["status"] == "succeeded"
+    assert result["record"]["rto"]["seconds"] is not None
+    assert on_disk(checkout / "records" / f"{BEGIN['run_id']}.json") == result["record"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"action": "step_begin"},
+            "action is step_begin but all of the following are missing: step",
+        ),
+        ({"action": "end"}, "missing: status"),
+        ({"action": "step_end", "step": "x", "outcome": "done"}, "action=begin first"),
+        ({"action": "begin", "verb": "failover", "environment": "lab", "run_id": "../x"}, "plain"),
+    ],
+)
+def test_module_failures_say_what_to_do(checkout, args, message):
+    rc, result = run_module({"run_id": BEGIN["run_id"], **args})
+    assert rc == 1
+    assert message in result["msg"]
+
+
+def test_module_without_a_checkout_asks_for_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRADEOPS_PROJECT", raising=False)
+    rc, result = run_module(BEGIN)
+    assert rc == 1
+    assert "give dir" in result["msg"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_module_documentation_matches_its_argument_spec():
+    doc = yaml.safe_load(mod.DOCUMENTATION)
+    assert isinstance(yaml.safe_load(mod.EXAMPLES), list)
+    assert set(yaml.safe_load(mod.RETURN)) == {"path", "record"}
+
+    def view(options):
+        return {
+            name: (
+                spec.get("type", "str"),
+                bool(spec.get("required", False)),
+                spec.get("default"),
+                sorted(spec.get("choices") or []),
+                view(spec.get("suboptions") or spec.get("options") or {}),
+            )
+            for name, spec in options.items()
+        }
+
+    assert view(doc["options"]) == view(mod.ARGUMENT_SPEC)
+    sample = yaml.safe_load(mod.RETURN)["record"]["sample"]
+    assert set(sample) == set(mod.new_record(BEGIN, CONTEXT, T0))
+    assert os.path.basename(yaml.safe_load(mod.RETURN)["path"]["sample"]).endswith(".json")
