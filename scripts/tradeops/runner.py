@@ -80,8 +80,13 @@ def _quote(arg: str) -> str:
     return shlex.quote(arg)
 
 
-def run_playbook(request: RunRequest, stream=None) -> int:
-    """Run, show progress, print the summary, return an exit code from exitcodes."""
+def run_playbook(request: RunRequest, stream=None, finish=None) -> int:
+    """Run, show progress, print the summary, return an exit code from exitcodes.
+
+    `finish(report)`, when given, is called once the run is over and before the report is
+    written: it may add keys to the report dict and change its "exit_code" (which is then
+    returned), and returns text that is printed after the summary (`tradeops dr`).
+    """
     import ansible_runner
 
     root = paths.project_root()
@@ -142,11 +147,15 @@ def run_playbook(request: RunRequest, stream=None) -> int:
         "failures": [f.__dict__ for f in tracker.failures],
         "summary": tracker.summary,
     }
+    epilog = finish(report) if finish else ""
+    code = report["exit_code"]
     text = json.dumps(report, indent=2, default=str)
     (artifacts / "tradeops-report.json").write_text(text)
     if request.report:
         Path(request.report).write_text(text)
     print(render_summary(tracker, title, artifacts=str(artifacts)), file=stream)
+    if epilog:
+        print(epilog, file=stream)
     return code
 
 

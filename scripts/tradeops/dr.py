@@ -1,0 +1,349 @@
+"""`tradeops dr VERB`: a DR runbook (playbooks/dr/<verb>.yml) with guard rails, then its record.
+
+The guard rails here run before anything starts (exit 3): the verbs that move the platform
+need `--confirm ENV:REGION`, naming the inventory's environment and the target region, and a
+failover needs `--target-region`. The runbook checks the same again (its own asserts, the
+lock, the change freeze) and writes the run record (module tradeops.platform.dr_run_record)
+to `.cache/dr/runs/<run_id>.json`; after the run this shows the record's steps, the measured
+RTO and the RPO estimate under the usual summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import exitcodes, paths
+from .lab import Lab
+from .runner import Refused, RunRequest, environment_name, run_playbook
+
+# verb -> (does it move the platform?, what it does)
+VERBS: dict[str, tuple[bool, str]] = {
+    "status": (False, "read-only: which region is active (epoch), replication, lock, freeze"),
+    "preflight": (False, "read-only: could a switchover or failover run now, and what blocks it"),
+    "switchover": (True, "planned move to the other region, both regions up, no data loss"),
+    "failover": (True, "unplanned move: the active region is down; may lose data (RPO)"),
+    "reprotect": (True, "after a failover: make the old region the new one's standby again"),
+    "failback": (True, "planned move back to the original region once it is reprotected"),
+    "drill": (True, "rehearsal: move and move back, measuring RTO and RPO"),
+}
+MOVING = tuple(verb for verb, (moves, _) in VERBS.items() if moves)
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # as dr_run_record accepts
+DEFAULT_INVENTORY = "inventories/lab"
+
+EXAMPLES = """\
+examples:
+  tradeops dr status                                   # who is active, lag, lock, freeze
+  tradeops dr preflight -i inventories/production      # what would block a move now
+  tradeops dr switchover --confirm lab:us-west-2       # planned, to the standby region
+  tradeops dr failover --target-region us-west-2 --confirm lab:us-west-2 --accept-data-loss
+  tradeops dr reprotect --confirm lab:us-east-1        # old region becomes the standby
+  tradeops dr failback --confirm lab:us-east-1         # back to the original region
+  tradeops dr drill --confirm lab:us-west-2 --report drill.json
+  tradeops dr switchover --confirm lab:us-west-2 --run-id 20261205T101500Z-switchover-4242
+                                                       # continue a run that was killed
+
+  status and preflight only read and need no --confirm. The other verbs need
+  --confirm ENV:REGION: ENV is the inventory's environment (its directory name) and REGION
+  the region the platform moves to (it must equal --target-region when that is given;
+  otherwise the runbook checks it against the target it works out). --check runs the
+  runbook in check mode and still needs --confirm.
+
+  After the run: the steps with their outcome and seconds, the measured RTO (target:
+  seeds/003, region failure < 1 h) and the RPO estimate, from the run record
+  .cache/dr/runs/<run id>.json (--report FILE also writes it, inside the run report).
+"""
+
+EXIT_CODES = {
+    exitcodes.PRECONDITION: "refused: before anything ran (no or wrong --confirm, lab not "
+    "up),\n       or by the runbook (record status refused: lock held, freeze, preflight)",
+    exitcodes.FAILED: "a runbook step failed (the record says which)",
+}
+
+
+def _epilog() -> str:
+    lines = [f"  {code:>3}  {EXIT_CODES.get(code, text)}" for code, text in exitcodes.TABLE]
+    return EXAMPLES + "\nexit codes:\n" + "\n".join(lines)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register `tradeops dr` on the top-level subcommands."""
+    verbs = "\n".join(f"  {verb:<11} {text}" for verb, (_, text) in VERBS.items())
+    dr = commands.add_parser(
+        "dr",
+        help="a DR runbook: status, preflight, switchover, failover, reprotect, failback, drill",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the DR runbook playbooks/dr/VERB.yml with guard rails and live\n"
+        "progress, then show its run record (steps, RTO, RPO). docs/dr.md says how the\n"
+        "pieces fit.\n\nverbs:\n" + verbs,
+    )
+    dr.add_argument("verb", metavar="VERB", choices=list(VERBS), help=" | ".join(VERBS))
+    dr.add_argument(
+        "-i",
+        "--inventory",
+        default=DEFAULT_INVENTORY,
+        help=f"inventory directory (default: {DEFAULT_INVENTORY})",
+    )
+    dr.add_argument(
+        "--target-region", metavar="R", help="the region to move to (failover: required)"
+    )
+    dr.add_argument(
+        "--confirm", metavar="ENV:REGION", help="the environment and target region you mean to move"
+    )
+    dr.add_argument(
+        "--accept-data-loss",
+        action="store_true",
+        help="failover: go ahead although the standby may lag (the RPO estimate is recorded)",
+    )
+    dr.add_argument(
+        "--freeze-override-reason", metavar="TXT", help="run inside a change freeze (recorded)"
+    )
+    dr.add_argument("--break-lock-reason", metavar="TXT", help="break a stale DR lock (recorded)")
+    dr.add_argument(
+        "--run-id",
+        metavar="ID",
+        help="continue the run record of an earlier run (default: a new one, UTC stamp-verb-pid)",
+    )
+    dr.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="VARS",
+        help="extra variables, as for ansible-playbook (repeatable; the dr_* values of the "
+        "options above win)",
+    )
+    dr.add_argument("-C", "--check", action="store_true", help="check mode (implies --diff)")
+    dr.add_argument("--report", metavar="FILE", help="also write the run report (JSON) to FILE")
+    dr.add_argument("-v", "--verbose", action="count", default=0)
+    return dr
+
+
+# ---------------------------------------------------------------------------- guard rails
+
+
+def new_run_id(verb: str, now: float | None = None, pid: int | None = None) -> str:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
+    return f"{stamp}-{verb}-{os.getpid() if pid is None else pid}"
+
+
+def check_guard_rails(args: argparse.Namespace, environment: str) -> None:
+    """Refuse (exit 3) what the runbook would refuse anyway, before anything starts."""
+    verb = args.verb
+    if args.target_region and not REGION.match(args.target_region):
+        raise Refused(f"--target-region {args.target_region!r} is not a region name (us-west-2)")
+    if args.run_id is not None and not RUN_ID.match(args.run_id):
+        raise Refused(
+            f"--run-id {args.run_id!r} is not a run id (the name of a file under "
+            ".cache/dr/runs, without .json)"
+        )
+    if verb == "failover" and not args.target_region:
+        raise Refused(
+            "failover needs --target-region: the region to move to (the active one is "
+            "assumed down, so it cannot be asked)"
+        )
+    if verb not in MOVING:
+        return
+    region = args.target_region or "<target region>"
+    if not args.confirm:
+        raise Refused(
+            f"{verb} moves {environment}: re-run with --confirm {environment}:{region} "
+            f"(or run `tradeops dr preflight -i {args.inventory}` first)"
+        )
+    env, sep, confirm_region = args.confirm.partition(":")
+    if not sep or not env or not REGION.match(confirm_region):
+        raise Refused(
+            f"--confirm {args.confirm!r} is not ENV:REGION: use --confirm {environment}:{region}"
+        )
+    if env != environment:
+        raise Refused(
+            f"--confirm names {env}, but the inventory {args.inventory} is {environment}: "
+            f"check -i, or confirm with --confirm {environment}:{region}"
+        )
+    if args.target_region and confirm_region != args.target_region:
+        raise Refused(
+            f"--confirm names {confirm_region}, but --target-region is {args.target_region}: "
+            "say the same region in both"
+        )
+
+
+def dr_extra_vars(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
+    """The dr_* variables the runbooks read; only those given (dr_run_id always)."""
+    given = {
+        "dr_run_id": run_id,
+        "dr_target_region": args.target_region,
+        "dr_confirm": args.confirm,
+        "dr_accept_data_loss": True if args.accept_data_loss else None,
+        "dr_freeze_override_reason": args.freeze_override_reason,
+        "dr_break_lock_reason": args.break_lock_reason,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def build_request(args: argparse.Namespace, run_id: str, environment: str) -> RunRequest:
+    return RunRequest(
+        playbook=f"dr/{args.verb}",
+        inventory=args.inventory,
+        check=args.check,
+        # Ours last: the values the guard rails checked win over a -e of the same name.
+        extra_vars=[*args.extra_vars, json.dumps(dr_extra_vars(args, run_id))],
+        # The DR guard rails above stand in for `tradeops run`'s --confirm ENV.
+        confirm=environment,
+        verbosity=args.verbose,
+        report=args.report,
+    )
+
+
+# ---------------------------------------------------------------------------- the record
+
+
+def runs_dir(root: Path) -> Path:
+    """Where dr_run_record keeps the records of this checkout (its default `dir`)."""
+    return root / ".cache" / "dr" / "runs"
+
+
+def load_record(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        print(f"tradeops: cannot read the run record {path}: {exc}", file=sys.stderr)
+        return None
+
+
+def exit_code(runner_code: int, record: dict[str, Any] | None) -> int:
+    """The runner's code, corrected by what the runbook recorded."""
+    status = (record or {}).get("status")
+    if status == "refused":
+        return exitcodes.PRECONDITION
+    if status == "failed":
+        return runner_code or exitcodes.FAILED
+    if status == "interrupted":
+        return exitcodes.INTERRUPTED
+    return runner_code
+
+
+def _seconds(value: Any) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _target(targets: dict[str, Any], key: str) -> str:
+    value = targets.get(key)
+    target = "not set" if value is None else f"{value} s"
+    source = targets.get("source")
+    return f"target: {target}, {source}" if source else f"target: {target}"
+
+
+def render_record(record: dict[str, Any], path: Path) -> str:
+    """The run record under the summary: steps, RTO, RPO, where the record is."""
+    status = record.get("status") or "unknown"
+    if status == "running":
+        status = "not ended (the runbook stopped before it closed the record)"
+    regions = " -> ".join(
+        r for r in (record.get("source_region"), record.get("target_region")) if r
+    )
+    lines = [
+        f"== DR {record.get('verb')} on {record.get('environment')}"
+        + (f", {regions}" if regions else "")
+        + f": {status} =="
+    ]
+    operator = record.get("operator") or {}
+    caller = (operator.get("aws_caller") or {}).get("arn")
+    git = record.get("git") or {}
+    revision = (git.get("revision") or "unknown")[:12] + (" (dirty)" if git.get("dirty") else "")
+    lines.append(
+        f"  run {record.get('run_id')} by {operator.get('user') or 'unknown'}"
+        + (f" ({caller})" if caller else "")
+        + f", git {revision}, started {record.get('started_at')}"
+        + (f", resumed {len(record['resumed_at'])}x" if record.get("resumed_at") else "")
+    )
+    steps = record.get("steps") or []
+    if steps:
+        rows = [("step", "title", "outcome", "seconds")] + [
+            (
+                str(s.get("id")),
+                str(s.get("title") or ""),
+                str(s.get("outcome") or "running"),
+                _seconds(s.get("seconds")),
+            )
+            for s in steps
+        ]
+        widths = [max(len(row[col]) for row in rows) for col in range(3)]
+        seconds_width = max(len(row[3]) for row in rows)
+        for row in rows:
+            left = "  ".join(cell.ljust(widths[col]) for col, cell in enumerate(row[:3]))
+            lines.append(f"  {left}  {row[3]:>{seconds_width}}")
+    else:
+        lines.append("  no steps recorded")
+    for step in steps:
+        if step.get("outcome") == "failed" and step.get("detail"):
+            lines.append(f"  failed: {step.get('id')}: {step['detail']}")
+    targets = record.get("targets") or {}
+    rto = (record.get("rto") or {}).get("seconds")
+    measured = "not measured" if rto is None else f"measured {_seconds(rto)} s"
+    lines.append(f"  RTO {measured} ({_target(targets, 'rto_seconds')})")
+    rpo = dict(record.get("rpo") or {})
+    estimate = rpo.pop("seconds", None)
+    estimated = "not measured" if estimate is None else f"estimated {_seconds(estimate)} s"
+    lines.append(f"  RPO: {estimated} ({_target(targets, 'rpo_seconds')})")
+    first = [k for k in ("bytes", "data_loss", "detail", "disclosure") if k in rpo]
+    for key in first + sorted(k for k in rpo if k not in first):
+        lines.append(f"  RPO: {key}: {_value(rpo[key])}")
+    lines.append(f"  record: {path}")
+    return "\n".join(lines)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_value(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+def cmd_dr(args: argparse.Namespace, stream=None) -> int:
+    stream = stream or sys.stderr
+    root = paths.project_root()
+    inventory = (root / args.inventory).resolve()
+    if not inventory.exists():
+        raise Refused(f"inventory {args.inventory} does not exist")
+    environment = environment_name(inventory)
+    check_guard_rails(args, environment)
+    if args.inventory.rstrip("/").endswith("inventories/lab") and not Lab().is_up():
+        raise Refused("the lab is not up: run `tradeops lab up` first")
+
+    run_id = args.run_id or new_run_id(args.verb)
+    path = runs_dir(root) / f"{run_id}.json"
+
+    def finish(report: dict[str, Any]) -> str:
+        record = load_record(path)
+        report["dr_run_id"] = run_id
+        report["dr_record_path"] = str(path)
+        report["dr_record"] = record
+        report["exit_code"] = exit_code(report["exit_code"], record)
+        if record is None:
+            return f"  DR run {run_id}: the runbook wrote no run record ({path})"
+        return render_record(record, path)
+
+    print(f"DR {args.verb} on {environment}: run {run_id}", file=stream)
+    try:
+        return run_playbook(build_request(args, run_id, environment), stream=stream, finish=finish)
+    except KeyboardInterrupt:
+        record = load_record(path)
+        if record is not None:
+            print(render_record(record, path), file=stream)
+        raise
