@@ -18,6 +18,10 @@ description:
     LSM profiles are not re-applied.
   - The init process of each container is looked up with C(podman inspect) once and cached
     (pid and start time, so a restarted container is looked up again).
+  - A paused container (its cgroup frozen, e.g. by C(podman pause) or C(tradeops lab
+    fail-region)) or a stopped one is unreachable - the task is not run inside a frozen
+    namespace. The freezer state is read from C(/proc) and C(/sys/fs/cgroup) (cgroup v1
+    freezer or cgroup v2) on every connection, without a C(podman) call.
   - Made for the lab and the tests (the controller is the container host, as root). Real
     hosts are reached over SSH.
 author:
@@ -132,6 +136,47 @@ def start_time(pid):
         return None
 
 
+def freezer_state(pid, proc_root="/proc", cgroup_root="/sys/fs/cgroup"):
+    """The cgroup freezer state of process pid: "frozen", "thawed", or None (unknown).
+
+    cgroup v1: the freezer hierarchy's freezer.state (FROZEN, or FREEZING on the way; a
+    child of a frozen cgroup reports FROZEN too). cgroup v2: the "frozen" field of
+    cgroup.events of the process's unified cgroup (set when an ancestor is frozen too, as
+    for systemd's init.scope inside a paused container), at the root of the cgroup mount
+    or under unified/ on a hybrid machine."""
+    try:
+        with open(f"{proc_root}/{pid}/cgroup", encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    unified = None
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        hierarchy, controllers, path = parts
+        if "freezer" in controllers.split(","):
+            state = _read(f"{cgroup_root}/freezer{path}/freezer.state")
+            if state is not None:
+                return "frozen" if state in ("FROZEN", "FREEZING") else "thawed"
+        elif hierarchy == "0" and controllers == "":
+            unified = path
+    if unified is not None:
+        for base in (cgroup_root, f"{cgroup_root}/unified"):
+            events = _read(f"{base}{unified}/cgroup.events")
+            if events is not None:
+                return "frozen" if "frozen 1" in events.splitlines() else "thawed"
+    return None
+
+
+def _read(path):
+    try:
+        with open(path, encoding="ascii") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
 def enter_command(pid, caps, command):
     """The argv that runs a shell command inside the container as podman exec would."""
     return [
@@ -182,15 +227,32 @@ class Connection(ConnectionBase):
             pass
         podman = self.get_option("podman_executable")
         proc = subprocess.run(
-            [podman, "inspect", "--type", "container", "--format", "{{.State.Pid}}", container],
+            [
+                podman,
+                "inspect",
+                "--type",
+                "container",
+                "--format",
+                "{{.State.Pid}} {{.State.Status}}",
+                container,
+            ],
             capture_output=True,
             text=True,
             check=False,
         )
-        pid = proc.stdout.strip()
-        if proc.returncode != 0 or not pid.isdigit() or pid == "0":
+        answer = proc.stdout.split()
+        pid = answer[0] if answer else ""
+        state = answer[1] if len(answer) > 1 else "not running"
+        if proc.returncode != 0:
+            reason = proc.stderr.strip() or "no such container"
+            raise AnsibleConnectionFailure(f"container {container} is not running: {reason}")
+        if not pid.isdigit() or pid == "0":
             raise AnsibleConnectionFailure(
-                f"container {container} is not running: {proc.stderr.strip() or 'no init process'}"
+                f"container {container} is {state}: it has no init process to enter"
+            )
+        if state == "paused":
+            raise AnsibleConnectionFailure(
+                f"container {container} is paused (podman unpause, or tradeops lab restore-region)"
             )
         pid = int(pid)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(cache))
@@ -203,6 +265,13 @@ class Connection(ConnectionBase):
         if not self._connected:
             container = self.get_option("remote_addr")
             self._pid = self._lookup(container)
+            # A paused container keeps its init process (the cache stays valid): its cgroup
+            # freezer says whether it runs. Tasks must not run in a frozen namespace.
+            if freezer_state(self._pid) == "frozen":
+                raise AnsibleConnectionFailure(
+                    f"container {container} is paused (its cgroup is frozen): podman unpause "
+                    f"it, or tradeops lab restore-region its region"
+                )
             try:
                 with open(f"/proc/{self._pid}/status", encoding="ascii") as status:
                     self._caps = bounding_set(status.read())

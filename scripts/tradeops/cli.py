@@ -31,23 +31,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     lab = commands.add_parser(
         "lab",
-        help="the local lab: moto + podman hosts",
+        help="the local lab: moto behind a region gate + podman hosts",
         epilog=EPILOG,
         formatter_class=formatter,
-        description="Manage the local lab (moto on 127.0.0.1, systemd host containers on "
-        "a 198.18.0.0/24 podman network). TRADEOPS_LAB_NAME and TRADEOPS_MOTO_PORT select "
-        "another lab.",
+        description="Manage the local lab: moto behind a region gate (the AWS endpoint, on "
+        "127.0.0.1 and the lab network's gateway) and systemd host containers on a "
+        "198.18.0.0/24 podman network, each host in a region (lab/topology.yml). "
+        "TRADEOPS_LAB_NAME, TRADEOPS_LAB_SUBNET and TRADEOPS_MOTO_PORT select another lab.",
     )
     lab_verbs = lab.add_subparsers(dest="verb", metavar="VERB", required=True)
     for verb, text in (
         ("up", "create whatever is missing (idempotent) and wait until it is healthy"),
-        ("down", "remove exactly what `lab up` made: containers, network, moto"),
+        ("down", "remove exactly what `lab up` made: containers, network, gate, moto"),
         ("status", "show what exists (exit 3 when the lab is not fully up)"),
         ("image", "build the base image if its recipe changed (cached by recipe hash)"),
+        (
+            "fail-region",
+            "fail a region: the gate refuses its AWS calls (HTTP 503) and its hosts are "
+            "paused (idempotent)",
+        ),
+        (
+            "restore-region",
+            "undo fail-region: unpause the region's hosts, let its AWS calls through (idempotent)",
+        ),
     ):
         sub = lab_verbs.add_parser(
             verb, help=text, description=text, epilog=EPILOG, formatter_class=formatter
         )
+        if verb.endswith("-region"):
+            sub.add_argument("region", metavar="REGION", help="e.g. us-east-1")
         sub.add_argument("--json", action="store_true", help="machine-readable output")
 
     run = commands.add_parser(
@@ -104,6 +116,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
         result["seconds"] = round(time.monotonic() - started, 1)
     elif args.verb == "down":
         result = lab.down()
+    elif args.verb == "fail-region":
+        result = lab.fail_region(args.region)
+    elif args.verb == "restore-region":
+        result = lab.restore_region(args.region)
     else:
         result = lab.status()
     if args.json:
@@ -119,17 +135,28 @@ def _format_lab(verb: str, result: dict) -> str:
     if verb == "down":
         parts = [f"{kind}: {', '.join(names) or 'none'}" for kind, names in result.items()]
         return "lab down: removed " + "; ".join(parts)
-    moto = result["moto"]
+    if verb.endswith("-region"):
+        done = "failed" if verb == "fail-region" else "restored"
+        hosts = ", ".join(f"{host} {what}" for host, what in result["hosts"].items())
+        return (
+            f"lab {result['lab']}: region {result['region']} {done}; hosts: {hosts or 'none'}; "
+            f"failed regions now: {', '.join(result['failed_regions']) or 'none'}"
+        )
+    gate, moto = result["gate"], result["moto"]
     lines = [
         f"lab {result['lab']}" + (f" up in {result['seconds']} s" if "seconds" in result else ""),
-        f"  moto     {moto['url']}  {'healthy' if moto['healthy'] else 'DOWN'}",
+        f"  aws      {gate['url']} (hosts: {result['aws_endpoint_for_hosts']})  "
+        f"gate {'healthy' if gate['healthy'] else 'DOWN'}",
+        f"  moto     {moto['url'] or 'not running'}  {'healthy' if moto['healthy'] else 'DOWN'}",
+        f"  failed   {', '.join(result['failed_regions']) or 'no region'}",
         f"  network  {result['network'] or 'absent'}",
         f"  image    {result['image']}",
     ]
+    region_of = {h: r for r, info in result["regions"].items() for h in info["hosts"]}
     actions = result.get("actions", {})
     for host, state in result["hosts"].items():
         note = f" ({actions[host]})" if actions.get(host) not in (None, "running") else ""
-        lines.append(f"  host     {host:<16} {state}{note}")
+        lines.append(f"  host     {host:<16} {region_of.get(host, '?'):<10} {state}{note}")
     return "\n".join(lines)
 
 

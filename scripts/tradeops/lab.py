@@ -1,17 +1,27 @@
-"""The lab: a moto server on loopback and systemd host containers on a podman network.
+"""The lab: moto behind a region gate on loopback, and systemd host containers on a
+podman network, each host in a region that can be failed.
 
 Everything `up` creates is named "<lab>-<name>" and labelled io.tradeops.lab=<lab>;
-`down` removes exactly the objects with that label, and the moto process whose pid file
-it wrote, nothing else.
+`down` removes exactly the objects with that label, and the moto and gate processes whose
+pid files it wrote, nothing else.
+
+The lab's AWS endpoint (the topology's moto port, TRADEOPS_MOTO_PORT) is the region gate
+(regiongate.py), on 127.0.0.1 and on the network's gateway (what the containers use);
+moto runs behind it on a free internal port. `fail_region` makes the gate refuse the
+region's API calls and pauses the region's host containers; `restore_region` undoes it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import fcntl
 import hashlib
 import ipaddress
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from . import paths
+from . import paths, regiongate
 
 LABEL = "io.tradeops.lab"
 
@@ -39,6 +49,7 @@ LAB_RANGE = ipaddress.ip_network("198.18.0.0/15")
 class HostSpec:
     name: str
     address: int
+    region: str
     stands_in_for: str = ""
 
 
@@ -55,6 +66,53 @@ def lab_subnet(value: str) -> ipaddress.IPv4Network:
     return subnet
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _process_pid(pidfile: Path, marker: str) -> int | None:
+    """The pid in pidfile, only if that process's command line contains marker."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except (OSError, ValueError):
+        return None
+    return pid if marker in cmdline else None
+
+
+def _stop_process(pidfile: Path, marker: str) -> bool:
+    """SIGTERM (then SIGKILL after 5 s) the process of pidfile if it is ours; drop the file."""
+    pid = _process_pid(pidfile, marker)
+    if pid is None:
+        pidfile.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(50):
+        if not Path(f"/proc/{pid}").exists():
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    pidfile.unlink(missing_ok=True)
+    return True
+
+
+def _sts_probe(url: str, region: str) -> tuple[int, bytes] | None:
+    """STS GetCallerIdentity signed (in form) for region: (status, body), None if no answer."""
+    request = urllib.request.Request(
+        url + "/", data=regiongate.STS_PROBE, headers=regiongate.sts_headers(region)
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+    except (OSError, urllib.error.URLError):
+        return None
+
+
 class Lab:
     def __init__(self, root: Path | None = None, name: str | None = None, port: int | None = None):
         self.root = root or paths.project_root()
@@ -62,9 +120,17 @@ class Lab:
         self.name = name or os.environ.get("TRADEOPS_LAB_NAME", "tradeops")
         env_port = os.environ.get("TRADEOPS_MOTO_PORT")
         self.moto_host = self.topology["moto"]["host"]
+        # The lab's AWS endpoint port: the region gate's (moto itself is behind it).
         self.moto_port = int(port or env_port or self.topology["moto"]["port"])
+        self.regions: list[str] = list(self.topology["moto"]["regions"])
         self.state = paths.state_dir(self.root) / self.name
         self.hosts = [HostSpec(**h) for h in self.topology["hosts"]]
+        for host in self.hosts:
+            if host.region not in self.regions:
+                raise LabError(
+                    f"lab/topology.yml: host {host.name} is in region {host.region}, which is "
+                    f"not one of the lab's regions ({', '.join(self.regions)})"
+                )
         self.subnet = lab_subnet(
             os.environ.get("TRADEOPS_LAB_SUBNET") or self.topology["network"]["subnet"]
         )
@@ -83,8 +149,19 @@ class Lab:
         return str(self.subnet[host.address])
 
     @property
+    def gateway(self) -> str:
+        """The lab network's gateway: the machine, as the containers see it."""
+        return str(self.subnet[1])
+
+    @property
     def moto_url(self) -> str:
+        """The lab's AWS endpoint on the controller (the region gate, in front of moto)."""
         return f"http://{self.moto_host}:{self.moto_port}"
+
+    @property
+    def aws_endpoint_for_hosts(self) -> str:
+        """The lab's AWS endpoint as a lab container reaches it (the gate on the gateway)."""
+        return f"http://{self.gateway}:{self.moto_port}"
 
     def image_ref(self) -> str:
         """The base image tag carries a hash of its recipe: a changed recipe is a new tag."""
@@ -93,6 +170,93 @@ class Lab:
             digest.update(rel.encode())
             digest.update((self.root / "lab" / rel).read_bytes())
         return f"{self.topology['image']['name']}:{digest.hexdigest()[:12]}"
+
+    # ---- regions -------------------------------------------------------------------
+    def hosts_in_region(self, region: str) -> list[str]:
+        """The names of the lab's hosts in region (topology order)."""
+        return [h.name for h in self.hosts if h.region == region]
+
+    def _check_region(self, region: str) -> None:
+        if region not in self.regions:
+            raise LabError(
+                f"{region!r} is not a region of the lab; its regions are "
+                f"{', '.join(self.regions)} (lab/topology.yml)"
+            )
+
+    @property
+    def failed_regions_file(self) -> Path:
+        return self.state / "failed-regions"
+
+    def failed_regions(self) -> list[str]:
+        """The regions the gate refuses now (sorted)."""
+        return sorted(regiongate.read_failed_regions(self.failed_regions_file))
+
+    @contextlib.contextmanager
+    def _regions_locked(self):
+        self.state.mkdir(parents=True, exist_ok=True)
+        with open(self.state / "failed-regions.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def _write_failed_regions(self, regions: set[str]) -> None:
+        if not regions:
+            self.failed_regions_file.unlink(missing_ok=True)
+            return
+        text = "# regions the lab's gate refuses (tradeops lab fail-region); one a line\n"
+        text += "".join(f"{r}\n" for r in sorted(regions))
+        tmp = self.failed_regions_file.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, self.failed_regions_file)
+
+    def fail_region(self, region: str) -> dict[str, Any]:
+        """Fail region: the gate refuses its API calls at once, its hosts are paused.
+
+        Idempotent. Returns what happened to each of the region's hosts."""
+        self._check_region(region)
+        with self._regions_locked():
+            self._write_failed_regions(set(self.failed_regions()) | {region})
+        states = self.container_states()
+        hosts = {}
+        for host in self.hosts_in_region(region):
+            name = self.container(host)
+            state = states.get(name, {}).get("state")
+            if state == "running":
+                self.podman("pause", name)
+                hosts[host] = "paused"
+            elif state == "paused":
+                hosts[host] = "already paused"
+            else:
+                hosts[host] = state or "absent"
+        return {
+            "lab": self.name,
+            "region": region,
+            "failed_regions": self.failed_regions(),
+            "hosts": hosts,
+        }
+
+    def restore_region(self, region: str) -> dict[str, Any]:
+        """Undo fail_region: unpause the region's hosts, then let its API calls through.
+
+        Idempotent."""
+        self._check_region(region)
+        states = self.container_states()
+        hosts = {}
+        for host in self.hosts_in_region(region):
+            name = self.container(host)
+            state = states.get(name, {}).get("state")
+            if state == "paused":
+                self.podman("unpause", name)
+                hosts[host] = "unpaused"
+            else:
+                hosts[host] = state or "absent"
+        with self._regions_locked():
+            self._write_failed_regions(set(self.failed_regions()) - {region})
+        return {
+            "lab": self.name,
+            "region": region,
+            "failed_regions": self.failed_regions(),
+            "hosts": hosts,
+        }
 
     # ---- podman ------------------------------------------------------------------
     def podman(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -110,6 +274,16 @@ class Lab:
         return self._lines(
             "ps", "-a", "--filter", f"label={LABEL}={self.name}", "--format", "{{.Names}}"
         )
+
+    def container_states(self) -> dict[str, dict[str, str]]:
+        """{container: {"state": running|paused|exited|..., "image": ref}}, one podman call."""
+        out = self.podman(
+            "ps", "-a", "--filter", f"label={LABEL}={self.name}", "--format", "json"
+        ).stdout
+        return {
+            c["Names"][0]: {"state": c.get("State", ""), "image": c.get("Image", "")}
+            for c in json.loads(out or "[]")
+        }
 
     def lab_networks(self) -> list[str]:
         return self._lines(
@@ -139,56 +313,52 @@ class Lab:
             if tag != keep:
                 self.podman("rmi", tag, check=False)
 
-    # ---- moto --------------------------------------------------------------------
+    # ---- moto (behind the gate, on an internal port) ---------------------------------
     @property
     def moto_pidfile(self) -> Path:
         return self.state / "moto.pid"
 
     @property
+    def moto_portfile(self) -> Path:
+        return self.state / "moto.port"
+
+    @property
     def moto_logfile(self) -> Path:
         return self.state / "moto.log"
 
-    def moto_healthy(self) -> bool:
-        """Healthy means it answers a real API call (STS GetCallerIdentity), quickly."""
-        request = urllib.request.Request(
-            self.moto_url + "/",
-            data=b"Action=GetCallerIdentity&Version=2011-06-15",
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20000101/"
-                f"{self.topology['moto']['regions'][0]}/sts/aws4_request, "
-                "SignedHeaders=host, Signature=0",
-            },
-        )
+    def upstream_port(self) -> int | None:
+        """moto's internal port (recorded by ensure_moto), or None."""
         try:
-            with urllib.request.urlopen(request, timeout=3) as response:
-                return response.status == 200 and b"<Account>" in response.read()
-        except (OSError, urllib.error.URLError):
-            return False
+            return int(self.moto_portfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    @property
+    def upstream_url(self) -> str | None:
+        port = self.upstream_port()
+        return f"http://{self.moto_host}:{port}" if port else None
+
+    def moto_healthy(self) -> bool:
+        """moto itself answers a real API call (STS GetCallerIdentity), quickly."""
+        url = self.upstream_url
+        answer = _sts_probe(url, self.regions[0]) if url else None
+        return bool(answer and answer[0] == 200 and b"<Account>" in answer[1])
 
     def moto_pid(self) -> int | None:
         """The pid of *our* moto: from the pid file, and only if that process is moto."""
-        try:
-            pid = int(self.moto_pidfile.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except (OSError, ValueError):
-            return None
-        return pid if "moto_server" in cmdline else None
+        return _process_pid(self.moto_pidfile, "moto_server")
 
     def ensure_moto(self, log=print) -> None:
         if self.moto_pid() and self.moto_healthy():
             return
-        if self.moto_healthy():
-            raise LabError(
-                f"something else already answers on {self.moto_url}: stop it or choose "
-                f"another port with TRADEOPS_MOTO_PORT"
-            )
+        self.stop_moto()  # ours, but not answering (or a stale pid file)
         self.state.mkdir(parents=True, exist_ok=True)
+        port = free_port(self.moto_host)
         moto_server = Path(sys.executable).parent / "moto_server"
         env = dict(self.env, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
         with open(self.moto_logfile, "ab") as logf:
             proc = subprocess.Popen(
-                [str(moto_server), "-H", self.moto_host, "-p", str(self.moto_port)],
+                [str(moto_server), "-H", self.moto_host, "-p", str(port)],
                 stdout=logf,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -196,6 +366,7 @@ class Lab:
                 start_new_session=True,
             )
         self.moto_pidfile.write_text(f"{proc.pid}\n")
+        self.moto_portfile.write_text(f"{port}\n")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -203,27 +374,138 @@ class Lab:
                     f"moto exited at start (code {proc.returncode}); see {self.moto_logfile}"
                 )
             if self.moto_healthy():
-                log(f"moto listening on {self.moto_url}")
+                log(f"moto listening on {self.upstream_url} (behind the gate)")
                 return
             time.sleep(0.2)
         raise LabError(
-            f"moto did not answer on {self.moto_url} within 30 s; see {self.moto_logfile}"
+            f"moto did not answer on {self.upstream_url} within 30 s; see {self.moto_logfile}"
         )
 
     def stop_moto(self) -> bool:
-        pid = self.moto_pid()
-        if pid is None:
-            self.moto_pidfile.unlink(missing_ok=True)
+        stopped = _stop_process(self.moto_pidfile, "moto_server")
+        self.moto_portfile.unlink(missing_ok=True)
+        return stopped
+
+    # ---- the region gate (the lab's AWS endpoint) -------------------------------------
+    @property
+    def gate_pidfile(self) -> Path:
+        return self.state / "gate.pid"
+
+    @property
+    def gate_logfile(self) -> Path:
+        """The gate's own messages (start-up, errors)."""
+        return self.state / "gate.log"
+
+    @property
+    def gate_requests_file(self) -> Path:
+        """One JSON line per request the gate saw."""
+        return self.state / "gate.jsonl"
+
+    @property
+    def gate_listen(self) -> list[str]:
+        return [f"{self.moto_host}:{self.moto_port}", f"{self.gateway}:{self.moto_port}"]
+
+    def _gate_args(self) -> list[str]:
+        args = []
+        for address in self.gate_listen:
+            args += ["--listen", address]
+        return [
+            *args,
+            "--upstream",
+            f"{self.moto_host}:{self.upstream_port()}",
+            "--failed-regions",
+            str(self.failed_regions_file),
+            "--log",
+            str(self.gate_requests_file),
+        ]
+
+    def gate_pid(self) -> int | None:
+        """The pid of *our* gate: from the pid file, and only if that process is the gate."""
+        return _process_pid(self.gate_pidfile, "tradeops.regiongate")
+
+    def _gate_is_current(self, pid: int) -> bool:
+        """The running gate listens where it should and relays to the current moto."""
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
             return False
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(50):
-            if not Path(f"/proc/{pid}").exists():
-                break
+        return argv[3:-1] == self._gate_args()
+
+    def gate_healthy(self) -> bool:
+        """A real STS call through the gate answers, signed for a region that is not failed.
+
+        With every region failed, the gate's own refusal is the healthy answer."""
+        failed = set(self.failed_regions())
+        live = [r for r in self.regions if r not in failed]
+        answer = _sts_probe(self.moto_url, live[0] if live else self.regions[0])
+        if answer is None:
+            return False
+        if live:
+            return answer[0] == 200 and b"<Account>" in answer[1]
+        return answer[0] == 503 and b"tradeops lab fail-region" in answer[1]
+
+    def _port_taken(self) -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(1)
+            return sock.connect_ex((self.moto_host, self.moto_port)) == 0
+
+    def ensure_gate(self, log=print) -> None:
+        pid = self.gate_pid()
+        if pid and self._gate_is_current(pid) and self.gate_healthy():
+            return
+        self.stop_gate()
+        if self._port_taken():
+            raise LabError(
+                f"something else already answers on {self.moto_url}: stop it or choose "
+                f"another port with TRADEOPS_MOTO_PORT"
+            )
+        self.state.mkdir(parents=True, exist_ok=True)
+        with open(self.gate_logfile, "ab") as logf:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tradeops.regiongate", *self._gate_args()],
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                start_new_session=True,
+            )
+        self.gate_pidfile.write_text(f"{proc.pid}\n")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise LabError(
+                    f"the region gate exited at start (code {proc.returncode}); "
+                    f"see {self.gate_logfile}"
+                )
+            if self.gate_healthy():
+                log(f"region gate on {', '.join(self.gate_listen)} -> moto")
+                return
             time.sleep(0.1)
-        else:
-            os.kill(pid, signal.SIGKILL)
-        self.moto_pidfile.unlink(missing_ok=True)
-        return True
+        raise LabError(
+            f"the region gate did not answer on {self.moto_url} within 15 s; "
+            f"see {self.gate_logfile}"
+        )
+
+    def stop_gate(self) -> bool:
+        return _stop_process(self.gate_pidfile, "tradeops.regiongate")
+
+    def gate_log(self, since: datetime.datetime | float | None = None) -> list[dict[str, Any]]:
+        """The gate's request log, parsed; only entries at or after `since` (a datetime or
+        epoch seconds) when given."""
+        if isinstance(since, int | float):
+            since = datetime.datetime.fromtimestamp(since, datetime.UTC)
+        entries = []
+        try:
+            lines = self.gate_requests_file.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        for line in lines:
+            if not line.strip():
+                continue
+            entry = json.loads(line)
+            if since is None or datetime.datetime.fromisoformat(entry["time"]) >= since:
+                entries.append(entry)
+        return entries
 
     # ---- network and hosts ---------------------------------------------------------
     def ensure_network(self) -> None:
@@ -237,7 +519,7 @@ class Lab:
             "--subnet",
             str(self.subnet),
             "--gateway",
-            str(self.subnet[1]),
+            self.gateway,
             self.network,
         )
 
@@ -247,7 +529,7 @@ class Lab:
             return None
         return json.loads(proc.stdout)[0]
 
-    def ensure_host(self, host: HostSpec, image: str) -> str:
+    def ensure_host(self, host: HostSpec, image: str, failed: set[str] | None = None) -> str:
         name = self.container(host.name)
         info = self._inspect(name)
         if info is None:
@@ -270,13 +552,23 @@ class Lab:
                 image,
             )
             return "created"
+        if info["State"].get("Status") == "paused":
+            if host.region in (failed or set()):
+                return "paused"  # its region is failed: up does not undo that
+            self.podman("unpause", name)
+            return "unpaused"
         if not info["State"]["Running"]:
             self.podman("start", name)
             return "started"
         return "running"
 
     def wait_for_systemd(self, timeout: float = 90) -> None:
-        pending = {self.container(h.name) for h in self.hosts}
+        states = self.container_states()
+        pending = {
+            self.container(h.name)
+            for h in self.hosts
+            if states.get(self.container(h.name), {}).get("state") != "paused"
+        }
         deadline = time.monotonic() + timeout
         while pending and time.monotonic() < deadline:
             for name in sorted(pending):
@@ -292,45 +584,85 @@ class Lab:
     def up(self, log=print) -> dict[str, str]:
         image = self.ensure_image(log)
         self.ensure_network()
-        states = {h.name: self.ensure_host(h, image) for h in self.hosts}
+        failed = set(self.failed_regions())
+        states = {h.name: self.ensure_host(h, image, failed) for h in self.hosts}
         self.ensure_moto(log)
+        self.ensure_gate(log)
         self.wait_for_systemd()
+        # A failed region stays failed: hosts of it made or started just now are paused.
+        for region in sorted(failed):
+            for host, what in self.fail_region(region)["hosts"].items():
+                if what == "paused":
+                    states[host] = "paused"
         return states
 
     def down(self) -> dict[str, list[str]]:
         removed: dict[str, list[str]] = {"containers": [], "networks": [], "processes": []}
-        for name in self.lab_containers():
+        for name, info in self.container_states().items():
+            if info["state"] == "paused":  # a failed region's host: thaw it to remove it
+                self.podman("unpause", name, check=False)
             self.podman("rm", "-f", "-t", "2", name)
             removed["containers"].append(name)
         for name in self.lab_networks():
             self.podman("network", "rm", name)
             removed["networks"].append(name)
+        if self.stop_gate():
+            removed["processes"].append("regiongate")
         if self.stop_moto():
             removed["processes"].append("moto_server")
+        # A new lab starts with every region up.
+        with self._regions_locked():
+            self._write_failed_regions(set())
         return removed
 
     def status(self) -> dict[str, Any]:
         image = self.image_ref()
+        failed = self.failed_regions()
+        containers = self.container_states()
         hosts = {}
         for host in self.hosts:
-            info = self._inspect(self.container(host.name))
+            info = containers.get(self.container(host.name))
             if info is None:
                 hosts[host.name] = "absent"
-            else:
-                state = "running" if info["State"]["Running"] else info["State"]["Status"]
-                if info.get("ImageName") and info["ImageName"] != image:
-                    state += " (older image: lab down && lab up to rebuild)"
-                hosts[host.name] = state
+                continue
+            state = info["state"]
+            if state == "paused" and host.region in failed:
+                state = f"paused (region {host.region} failed)"
+            if info["image"] and info["image"] != image:
+                state += " (older image: lab down && lab up to rebuild)"
+            hosts[host.name] = state
         return {
             "lab": self.name,
-            "moto": {"url": self.moto_url, "pid": self.moto_pid(), "healthy": self.moto_healthy()},
+            "aws_endpoint": self.moto_url,
+            "aws_endpoint_for_hosts": self.aws_endpoint_for_hosts,
+            "gate": {
+                "url": self.moto_url,
+                "listen": self.gate_listen,
+                "pid": self.gate_pid(),
+                "healthy": self.gate_healthy(),
+                "requests_log": str(self.gate_requests_file),
+            },
+            "moto": {
+                "url": self.upstream_url,
+                "pid": self.moto_pid(),
+                "healthy": self.moto_healthy(),
+            },
             "network": self.network if self.network in self.lab_networks() else None,
             "image": image,
+            "failed_regions": failed,
+            "regions": {
+                region: {"failed": region in failed, "hosts": self.hosts_in_region(region)}
+                for region in self.regions
+            },
             "hosts": hosts,
         }
 
     def is_up(self) -> bool:
+        """moto, the gate, the network and every host are up; a failed region's hosts
+        count as up while paused (that is what failing a region means)."""
         status = self.status()
-        return bool(status["moto"]["healthy"] and status["network"]) and all(
-            state.startswith("running") for state in status["hosts"].values()
+        healthy = status["moto"]["healthy"] and status["gate"]["healthy"] and status["network"]
+        return bool(healthy) and all(
+            state.startswith("running") or state.startswith("paused (region")
+            for state in status["hosts"].values()
         )

@@ -84,13 +84,17 @@ def test_the_entered_shell_has_only_the_given_capabilities_and_a_clean_environme
 
 @pytest.fixture
 def fake_podman(tmp_path, monkeypatch):
-    """A podman that answers inspect with this test's pid and counts its calls."""
+    """A podman that answers inspect ("PID STATUS") and counts its calls.
+
+    By default the container's init is this test's process, running; a file
+    answer-<container> next to the script holds another answer."""
     calls = tmp_path / "calls"
     script = tmp_path / "podman"
     script.write_text(
         f"#!/bin/sh\necho x >> {calls}\n"
         f'[ "$6" = missing ] && {{ echo "no such container" >&2; exit 125; }}\n'
-        f"echo {os.getpid()}\n"
+        f'[ -f "{tmp_path}/answer-$6" ] && exec cat "{tmp_path}/answer-$6"\n'
+        f"echo {os.getpid()} running\n"
     )
     script.chmod(0o755)
     monkeypatch.setattr(pn.tempfile, "gettempdir", lambda: str(tmp_path))
@@ -136,3 +140,128 @@ def test_commands_and_files_through_the_connection(fake_podman, tmp_path):
     conn.put_file(str(src), str(dest))
     conn.fetch_file(str(dest), str(back))
     assert back.read_bytes() == dest.read_bytes() == src.read_bytes()
+
+
+# ---- paused and stopped containers are unreachable ------------------------------------
+def fake_proc(tmp_path: Path, pid: int, cgroup_lines: str) -> tuple[str, str]:
+    """A /proc with one process's cgroup file, and an empty cgroup mount."""
+    proc, sys_cgroup = tmp_path / "proc", tmp_path / "cgroup"
+    (proc / str(pid)).mkdir(parents=True)
+    (proc / str(pid) / "cgroup").write_text(cgroup_lines)
+    sys_cgroup.mkdir()
+    return str(proc), str(sys_cgroup)
+
+
+def cgroup_file(root: str, path: str, name: str, text: str) -> None:
+    target = Path(root + path)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / name).write_text(text)
+
+
+# /proc/<pid>/cgroup of a runc container's init on this kind of machine (cgroups v1).
+V1_LINES = (
+    "12:freezer:/machine.slice/libpod-abc.scope\n"
+    "11:memory:/machine.slice/libpod-abc.scope\n"
+    "1:name=systemd:/machine.slice/libpod-abc.scope/init.scope\n"
+    "0::/\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [("FROZEN\n", "frozen"), ("FREEZING\n", "frozen"), ("THAWED\n", "thawed")],
+)
+def test_freezer_state_of_a_v1_cgroup(tmp_path, state, expected):
+    proc, cg = fake_proc(tmp_path, 7, V1_LINES)
+    cgroup_file(cg, "/freezer/machine.slice/libpod-abc.scope", "freezer.state", state)
+    assert pn.freezer_state(7, proc, cg) == expected
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [("populated 1\nfrozen 1\n", "frozen"), ("populated 1\nfrozen 0\n", "thawed")],
+)
+def test_freezer_state_of_a_v2_cgroup_and_of_a_hybrid_ones_unified_tree(tmp_path, events, expected):
+    lines = "0::/machine.slice/libpod-abc.scope/init.scope\n"
+    proc, cg = fake_proc(tmp_path, 8, lines)
+    cgroup_file(cg, "/machine.slice/libpod-abc.scope/init.scope", "cgroup.events", events)
+    assert pn.freezer_state(8, proc, cg) == expected
+    hybrid = tmp_path / "hybrid"
+    hybrid.mkdir()
+    proc, cg = fake_proc(hybrid, 8, lines)
+    cgroup_file(cg, "/unified/machine.slice/libpod-abc.scope/init.scope", "cgroup.events", events)
+    assert pn.freezer_state(8, proc, cg) == expected
+
+
+def test_freezer_state_is_unknown_without_the_files(tmp_path):
+    proc, cg = fake_proc(tmp_path, 9, V1_LINES)
+    assert pn.freezer_state(9, proc, cg) is None  # no freezer.state, no cgroup.events
+    assert pn.freezer_state(10, proc, cg) is None  # no such process
+
+
+def test_podman_saying_paused_or_exited_is_unreachable(fake_podman, tmp_path):
+    podman = fake_podman[0]
+    (tmp_path / "answer-c-paused").write_text(f"{os.getpid()} paused\n")
+    (tmp_path / "answer-c-exited").write_text("0 exited\n")
+    with pytest.raises(pn.AnsibleConnectionFailure, match="container c-paused is paused"):
+        connection("c-paused", podman)._connect()
+    with pytest.raises(pn.AnsibleConnectionFailure, match="container c-exited is exited"):
+        connection("c-exited", podman)._connect()
+
+
+def test_a_running_container_costs_no_podman_call_once_cached(fake_podman):
+    podman, calls = fake_podman
+    for _ in range(3):  # one connection per task, as Ansible makes them
+        conn = connection("c-run", podman)._connect()
+        assert conn._pid == os.getpid()
+    assert len(calls.read_text().split()) == 1
+
+
+class FrozenCgroup:
+    """A real cgroup of this machine holding one sleeping process, to freeze and thaw
+    (cgroup v1 freezer, or v2). Removed again afterwards: the machine is left as found."""
+
+    def __init__(self, name: str):
+        v1 = Path("/sys/fs/cgroup/freezer")
+        v2 = Path("/sys/fs/cgroup")
+        if (v1 / "freezer.state").exists() or (v1 / "tasks").exists():
+            self.path, self.v2 = v1 / name, False
+        elif (v2 / "cgroup.controllers").exists():
+            self.path, self.v2 = v2 / name, True
+        else:
+            pytest.skip("no cgroup freezer on this machine")
+        self.path.mkdir()
+        self.proc = subprocess.Popen(["sleep", "300"])
+        (self.path / "cgroup.procs").write_text(f"{self.proc.pid}\n")
+
+    def freeze(self, frozen: bool) -> None:
+        if self.v2:
+            (self.path / "cgroup.freeze").write_text("1\n" if frozen else "0\n")
+        else:
+            (self.path / "freezer.state").write_text("FROZEN\n" if frozen else "THAWED\n")
+
+    def remove(self) -> None:
+        self.freeze(False)
+        self.proc.kill()
+        self.proc.wait()
+        self.path.rmdir()
+
+
+@needs_root
+def test_a_frozen_container_is_unreachable_and_reachable_again_once_thawed(fake_podman, tmp_path):
+    podman = fake_podman[0]
+    group = FrozenCgroup(f"tradeops-test-{os.getpid()}")
+    try:
+        (tmp_path / "answer-c-frozen").write_text(f"{group.proc.pid} running\n")
+        assert pn.freezer_state(group.proc.pid) == "thawed"
+        connection("c-frozen", podman)._connect()  # caches the init process
+        group.freeze(True)
+        assert pn.freezer_state(group.proc.pid) == "frozen"
+        with pytest.raises(pn.AnsibleConnectionFailure) as failure:
+            connection("c-frozen", podman)._connect()
+        assert "container c-frozen is paused" in str(failure.value)
+        group.freeze(False)
+        assert pn.freezer_state(group.proc.pid) == "thawed"
+        assert connection("c-frozen", podman)._connect()._pid == group.proc.pid
+    finally:
+        group.remove()
