@@ -664,11 +664,11 @@ def git_state(module, checkout):
     git = module.get_bin_path("git")
     if not checkout or not git:
         return state
-    rc, out, _ = module.run_command([git, "-C", checkout, "rev-parse", "HEAD"])
+    rc, out = module.run_command([git, "-C", checkout, "rev-parse", "HEAD"])[:2]
     if rc != 0:
         return state
     state["revision"] = out.strip()
-    rc, out, _ = module.run_command([git, "-C", checkout, "status", "--porcelain"])
+    rc, out = module.run_command([git, "-C", checkout, "status", "--porcelain"])[:2]
     if rc == 0:
         state["dirty"] = bool(out.strip())
     return state

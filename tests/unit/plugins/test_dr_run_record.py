@@ -36,6 +36,11 @@ def call(path, now, **params):
     return mod.record_call(str(path), merged, CONTEXT, now)
 
 
+def begin(path, now, **overrides):
+    """action=begin with BEGIN's arguments, some replaced."""
+    return mod.record_call(str(path), {**BEGIN, **overrides}, CONTEXT, now)
+
+
 def run_module(args, check_mode=False):
     if check_mode:
         args = dict(args, _ansible_check_mode=True)
@@ -83,7 +88,7 @@ def test_secret_looking_keys_are_redacted_at_any_depth():
 
 
 def test_redacted_values_never_reach_the_file(path):
-    call(path, T0, **dict(BEGIN, inputs={"db": {"password": "hunter2"}, "region": "us-west-2"}))
+    begin(path, T0, inputs={"db": {"password": "hunter2"}, "region": "us-west-2"})
     call(path, T0 + 1, action="step_end", step="s", outcome="done", data={"token": "t0k"})
     call(path, T0 + 2, action="set", data={"notes": {"auth": "Bearer z", "why": "drill"}})
     text = path.read_text()
@@ -97,7 +102,7 @@ def test_redacted_values_never_reach_the_file(path):
 
 
 def test_begin_writes_a_complete_record(path):
-    record, changed = call(path, T0, **BEGIN)
+    record, changed = begin(path, T0)
     assert changed is True
     assert record == on_disk(path)
     assert record["status"] == "running"
@@ -133,12 +138,12 @@ def test_begin_writes_a_complete_record(path):
     ],
 )
 def test_aws_caller_is_kept_small(path, given, kept):
-    record, _ = call(path, T0, **dict(BEGIN, aws_caller=given))
+    record = begin(path, T0, aws_caller=given)[0]
     assert record["operator"]["aws_caller"] == kept
 
 
 def test_step_seconds_come_from_the_module_clock(path):
-    call(path, T0, **BEGIN)
+    begin(path, T0)
     call(path, T0 + 10, action="step_begin", step="fence", title="Fence the old primary")
     record, changed = call(
         path,
@@ -164,8 +169,8 @@ def test_step_seconds_come_from_the_module_clock(path):
 
 
 def test_step_end_without_begin_still_records_the_outcome(path):
-    call(path, T0, **BEGIN)
-    record, _ = call(path, T0 + 1, action="step_end", step="dns", outcome="skipped", title="DNS")
+    begin(path, T0)
+    record = call(path, T0 + 1, action="step_end", step="dns", outcome="skipped", title="DNS")[0]
     (step,) = record["steps"]
     assert (step["id"], step["title"], step["outcome"], step["seconds"]) == (
         "dns",
@@ -176,7 +181,7 @@ def test_step_end_without_begin_still_records_the_outcome(path):
 
 
 def test_set_merges_sections_and_reports_no_change_when_nothing_changes(path):
-    call(path, T0, **BEGIN)
+    begin(path, T0)
     call(path, T0 + 1, action="set", data={"rpo": {"seconds": 0.4, "lag": {"bytes": 10}}})
     record, changed = call(
         path, T0 + 2, action="set", data={"rpo": {"lag": {"lsn": "0/30"}}, "epoch": {"after": 2}}
@@ -196,7 +201,7 @@ def test_set_merges_sections_and_reports_no_change_when_nothing_changes(path):
     [({"status": {"x": 1}}, "not status"), ({"rpo": 5}, "data.rpo must be a dict")],
 )
 def test_set_refuses_what_is_not_a_section(path, data, message):
-    call(path, T0, **BEGIN)
+    begin(path, T0)
     before = path.read_text()
     with pytest.raises(mod.RecordError, match=message):
         call(path, T0 + 1, action="set", data=data)
@@ -204,7 +209,7 @@ def test_set_refuses_what_is_not_a_section(path, data, message):
 
 
 def test_rto_is_measured_between_the_clock_marks(path):
-    call(path, T0, **BEGIN)
+    begin(path, T0)
     call(path, T0 + 5, action="step_begin", step="declare", rto_clock="start")
     call(path, T0 + 6, action="step_end", step="declare", outcome="done")
     call(path, T0 + 7, action="step_begin", step="promote", rto_clock="start")  # not the first
@@ -215,7 +220,7 @@ def test_rto_is_measured_between_the_clock_marks(path):
     call(path, T0 + 65.25, action="step_end", step="traffic", outcome="done", rto_clock="stop")
     call(path, T0 + 70, action="step_begin", step="verify")
     call(path, T0 + 75, action="step_end", step="verify", outcome="done", rto_clock="stop")
-    record, _ = call(path, T0 + 80, action="end", status="succeeded")
+    record = call(path, T0 + 80, action="end", status="succeeded")[0]
     assert record["rto"] == {
         "started_at": mod.iso(T0 + 5),
         "start_step": "declare",
@@ -235,10 +240,10 @@ def test_rto_is_measured_between_the_clock_marks(path):
 
 
 def test_rto_is_null_without_both_marks(path):
-    call(path, T0, **BEGIN)
+    begin(path, T0)
     call(path, T0 + 1, action="step_begin", step="promote", rto_clock="start")
     call(path, T0 + 2, action="step_end", step="promote", outcome="failed", rto_clock="stop")
-    record, _ = call(path, T0 + 3, action="end", status="failed")
+    record = call(path, T0 + 3, action="end", status="failed")[0]
     assert record["rto"]["started_at"] == mod.iso(T0 + 1)
     assert record["rto"]["stopped_at"] is None
     assert record["rto"]["seconds"] is None
@@ -246,7 +251,7 @@ def test_rto_is_null_without_both_marks(path):
 
 
 def test_clock_marks_belong_to_their_action(path):
-    call(path, T0, **BEGIN)
+    begin(path, T0)
     with pytest.raises(mod.RecordError, match="step_end"):
         call(path, T0 + 1, action="step_begin", step="x", rto_clock="stop")
     with pytest.raises(mod.RecordError, match="step_begin"):
@@ -254,9 +259,9 @@ def test_clock_marks_belong_to_their_action(path):
 
 
 def test_end_closes_steps_left_open(path):
-    call(path, T0, **BEGIN)
+    begin(path, T0)
     call(path, T0 + 1, action="step_begin", step="promote")
-    record, _ = call(path, T0 + 4, action="end", status="interrupted")
+    record = call(path, T0 + 4, action="end", status="interrupted")[0]
     (step,) = record["steps"]
     assert (step["outcome"], step["seconds"]) == ("interrupted", 3.0)
     assert record["status"] == "interrupted"
@@ -281,11 +286,11 @@ def test_calls_before_begin_fail_and_write_nothing(path, params):
 
 
 def test_begin_on_an_existing_record_resumes_it(path):
-    call(path, T0, **BEGIN)
+    begin(path, T0)
     call(path, T0 + 1, action="step_begin", step="fence", rto_clock="start")
     call(path, T0 + 2, action="step_end", step="fence", outcome="done")
     call(path, T0 + 3, action="step_begin", step="promote")  # ... and the run is killed here
-    record, changed = call(path, T0 + 100, **dict(BEGIN, inputs={"other": "inputs"}))
+    record, changed = begin(path, T0 + 100, inputs={"other": "inputs"})
     assert changed
     assert record["started_at"] == mod.iso(T0)
     assert record["resumed_at"] == [mod.iso(T0 + 100)]
@@ -298,7 +303,7 @@ def test_begin_on_an_existing_record_resumes_it(path):
     call(path, T0 + 101, action="step_end", step="fence", outcome="skipped")
     call(path, T0 + 102, action="step_begin", step="promote")
     call(path, T0 + 130, action="step_end", step="promote", outcome="done", rto_clock="stop")
-    record, _ = call(path, T0 + 131, action="end", status="succeeded")
+    record = call(path, T0 + 131, action="end", status="succeeded")[0]
     assert record["rto"]["start_step"] == "fence"
     assert record["rto"]["seconds"] == 129.0  # from the first run's mark, across the resume
     assert record["seconds"] == 131.0
@@ -306,16 +311,16 @@ def test_begin_on_an_existing_record_resumes_it(path):
 
 
 def test_resume_after_an_end_reopens_the_run(path):
-    call(path, T0, **BEGIN)
+    begin(path, T0)
     call(path, T0 + 1, action="end", status="failed")
-    record, _ = call(path, T0 + 5, **BEGIN)
+    record = begin(path, T0 + 5)[0]
     assert (record["status"], record["ended_at"], record["seconds"]) == ("running", None, None)
 
 
 def test_resume_with_another_verb_is_refused(path):
-    call(path, T0, **BEGIN)
+    begin(path, T0)
     with pytest.raises(mod.RecordError, match="is a failover run on lab, not a switchover run"):
-        call(path, T0 + 1, **dict(BEGIN, verb="switchover"))
+        begin(path, T0 + 1, verb="switchover")
 
 
 # ------------------------------------------------------------------ files
@@ -325,13 +330,13 @@ def test_file_and_directory_modes(tmp_path):
     directory = tmp_path / "deep" / "runs"
     path = directory / f"{BEGIN['run_id']}.json"
     mod.ensure_dir(str(directory))
-    call(path, T0, **BEGIN)
+    begin(path, T0)
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_a_write_that_dies_half_way_leaves_the_previous_record(path, monkeypatch):
-    call(path, T0, **BEGIN)
+    begin(path, T0)
     before = path.read_text()
 
     def dump_half_then_die(obj, handle, **kwargs):
@@ -350,7 +355,7 @@ def test_a_write_that_dies_half_way_leaves_the_previous_record(path, monkeypatch
 def test_a_corrupt_record_is_not_overwritten(path):
     path.write_text('{"run_id": ')
     with pytest.raises(mod.RecordError, match="not a valid run record"):
-        call(path, T0, **BEGIN)
+        begin(path, T0)
     assert path.read_text() == '{"run_id": '
 
 
