@@ -90,13 +90,24 @@ def _stop_process(pidfile: Path, marker: str) -> bool:
         return False
     os.kill(pid, signal.SIGTERM)
     for _ in range(50):
-        if not Path(f"/proc/{pid}").exists():
+        if _gone(pid):
             break
         time.sleep(0.1)
     else:
         os.kill(pid, signal.SIGKILL)
     pidfile.unlink(missing_ok=True)
     return True
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (reaped here if it is this process's child)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def _sts_probe(url: str, region: str) -> tuple[int, bytes] | None:

@@ -74,6 +74,7 @@ BUFFER_LIMIT = 1 << 20
 BLOCK = 1 << 16
 IDLE_UPSTREAM_MAX = 32
 REFUSAL = "lab: region {region} is failed (tradeops lab fail-region)"
+IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)  # linux/in.h; Python 3.11 lacks the name
 
 
 # ---- what a request is ---------------------------------------------------------------
@@ -418,8 +419,8 @@ class GateServer(ThreadingHTTPServer):
         # IP_FREEBIND: the lab network's gateway address exists only while its bridge
         # does; bind to it anyway, packets arrive once the bridge is up. And no reverse
         # DNS look-up of the address (HTTPServer.server_bind's getfqdn).
-        with contextlib.suppress(AttributeError, OSError):
-            self.socket.setsockopt(socket.SOL_IP, socket.IP_FREEBIND, 1)
+        with contextlib.suppress(OSError):
+            self.socket.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
         TCPServer.server_bind(self)
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), port
