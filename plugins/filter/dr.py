@@ -9,6 +9,7 @@ Documentation for each filter lives in plugins/filter/<filter>.yml.
 from __future__ import annotations
 
 from ansible_collections.tradeops.platform.plugins.module_utils.dr_readiness import (
+    database_tiers,
     evaluate,
     rpo_estimate,
 )
@@ -24,6 +25,15 @@ def dr_rpo_estimate(postgresql=None, redis=None, last_known=None):
     return rpo_estimate(postgresql or None, redis or None, last_known or None)
 
 
+def dr_database_tiers(hosts, hostvars, fact, active_region, target_region):
+    """{primary, standby} statuses of a self-managed database tier, by region."""
+    return database_tiers(hosts or [], hostvars, fact, active_region, target_region)
+
+
 class FilterModule:
     def filters(self):
-        return {"dr_readiness": dr_readiness, "dr_rpo_estimate": dr_rpo_estimate}
+        return {
+            "dr_readiness": dr_readiness,
+            "dr_rpo_estimate": dr_rpo_estimate,
+            "dr_database_tiers": dr_database_tiers,
+        }

@@ -84,6 +84,26 @@ def sg_parity(primary, dr):
     return problems
 
 
+# ---- the database tiers --------------------------------------------------------------------
+def database_tiers(hosts, hostvars, fact, active_region, target_region):
+    """{primary, standby} statuses of one self-managed tier, by the hosts' regions.
+
+    `fact` is the status fact the tier's role sets on its hosts (db_postgresql_status,
+    db_redis_status); hosts without it (not reached, or no such tier) are left out. Each
+    status gains `host` and `region`. None when no host reported."""
+    found = {}
+    for host in hosts:
+        values = hostvars[host]
+        status = values.get(fact) if hasattr(values, "get") else None
+        if not status:
+            continue
+        region = values.get("tradeops_region") or values.get("aws_region")
+        found[region] = dict(status, host=host, region=region)
+    if not found:
+        return None
+    return {"primary": found.get(active_region), "standby": found.get(target_region)}
+
+
 # ---- the data-loss estimate -----------------------------------------------------------------
 def rpo_estimate(postgresql=None, redis=None, last_known=None):
     """What an unplanned failover would lose, as far as the surviving side can tell.
@@ -448,5 +468,9 @@ def evaluate(inputs):
     return {
         "ready": not not_ready,
         "checks": checks,
+        "lines": [
+            f"{'skip' if c['skipped'] else ('ok' if c['ok'] else 'FAIL'):<4} {c['name']}: {c['detail']}"
+            for c in checks
+        ],
         "not_ready": [f"{c['name']}: {c['detail']}" for c in not_ready],
     }

@@ -64,6 +64,11 @@ options:
     type: list
     elements: str
     default: []
+  ssm_parameters:
+    description: SSM parameters to read in I(target_region) (missing ones read as null).
+    type: list
+    elements: str
+    default: []
   rds_lag_metric:
     description: Read the replica's C(ReplicaLag) from CloudWatch (last 10 minutes).
     type: bool
@@ -116,6 +121,10 @@ parity:
   type: dict
 backups:
   description: C(age_minutes) of the primary's latest restorable time, or C(why) it is unknown.
+  returned: always
+  type: dict
+ssm:
+  description: The values of O(ssm_parameters), by name (null when missing).
   returned: always
   type: dict
 unreachable:
@@ -349,6 +358,18 @@ def describe(params, client):
     if replica:
         replica = dict(replica, latest_restorable_time=str(replica["latest_restorable_time"] or ""))
     target = params["target_region"]
+    ssm = {}
+    if params.get("ssm_parameters") and target in regions:
+
+        def read_ssm():
+            client_ = client("ssm", target)
+            for name in params["ssm_parameters"]:
+                try:
+                    ssm[name] = client_.get_parameter(Name=name)["Parameter"]["Value"]
+                except client_.exceptions.ParameterNotFound:
+                    ssm[name] = None
+
+        guarded(target, read_ssm)
     others = [r for r in regions if r != target]
     parity = {
         "primary": flows.get(others[0]) if others else None,
@@ -359,6 +380,7 @@ def describe(params, client):
         "capacity": capacity,
         "parity": parity,
         "backups": backups,
+        "ssm": ssm,
         "unreachable": unreachable,
     }
 
@@ -375,6 +397,7 @@ def main():
             eks_cluster=dict(type="str", default=""),
             eks_nodegroups=dict(type="list", elements="dict", default=[]),
             kinesis_streams=dict(type="list", elements="str", default=[]),
+            ssm_parameters=dict(type="list", elements="str", default=[]),
             rds_lag_metric=dict(type="bool", default=True),
             max_attempts=dict(type="int", default=2),
             connect_timeout=dict(type="int", default=3),
