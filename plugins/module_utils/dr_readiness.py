@@ -26,6 +26,10 @@ def _check(name, ok, detail, skipped=False):
     }
 
 
+def _mark(check):
+    return "skip" if check["skipped"] else ("ok" if check["ok"] else "FAIL")
+
+
 def _skip(name, why):
     return _check(name, False, why, skipped=True)
 
@@ -468,9 +472,6 @@ def evaluate(inputs):
     return {
         "ready": not not_ready,
         "checks": checks,
-        "lines": [
-            f"{'skip' if c['skipped'] else ('ok' if c['ok'] else 'FAIL'):<4} {c['name']}: {c['detail']}"
-            for c in checks
-        ],
+        "lines": [f"{_mark(c):<4} {c['name']}: {c['detail']}" for c in checks],
         "not_ready": [f"{c['name']}: {c['detail']}" for c in not_ready],
     }
