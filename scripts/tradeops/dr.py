@@ -11,6 +11,7 @@ RTO and the RPO estimate under the usual summary.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -128,6 +129,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------------------- guard rails
+
+
+def utc_stamp(now: float | None = None) -> str:
+    """UTC ISO 8601 with milliseconds, as dr_run_record writes its times."""
+    moment = datetime.datetime.fromtimestamp(time.time() if now is None else now, datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_run_id(verb: str, now: float | None = None, pid: int | None = None) -> str:
@@ -328,15 +335,22 @@ def cmd_dr(args: argparse.Namespace, stream=None) -> int:
 
     run_id = args.run_id or new_run_id(args.verb)
     path = runs_dir(root) / f"{run_id}.json"
+    started = utc_stamp()
 
     def finish(report: dict[str, Any]) -> str:
         record = load_record(path)
         report["dr_run_id"] = run_id
         report["dr_record_path"] = str(path)
         report["dr_record"] = record
-        report["exit_code"] = exit_code(report["exit_code"], record)
         if record is None:
             return f"  DR run {run_id}: the runbook wrote no run record ({path})"
+        if str(record.get("updated_at") or "") < started:
+            # --run-id of an earlier run, and this run stopped before it wrote anything.
+            return (
+                render_record(record, path)
+                + "\n  (this run did not update the record: it stopped before its first step)"
+            )
+        report["exit_code"] = exit_code(report["exit_code"], record)
         return render_record(record, path)
 
     print(f"DR {args.verb} on {environment}: run {run_id}", file=stream)

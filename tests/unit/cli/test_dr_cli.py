@@ -23,6 +23,7 @@ from tradeops.runner import RunRequest, build_cmdline
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dr"
 SAMPLE = json.loads((FIXTURES / "record_failover.json").read_text())
+WRITTEN_NOW = {k: v for k, v in SAMPLE.items() if k != "updated_at"}  # FakeRunner stamps it
 
 
 @pytest.fixture
@@ -51,7 +52,9 @@ class FakeRunner:
             run_id = json.loads(request.extra_vars[-1])["dr_run_id"]
             path = dr.runs_dir(Path(dr.paths.project_root())) / f"{run_id}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(dict(self.record, run_id=run_id)))
+            record = dict(self.record, run_id=run_id)
+            record.setdefault("updated_at", dr.utc_stamp())
+            path.write_text(json.dumps(record))
         self.report = {"exit_code": self.code}
         epilog = finish(self.report) if finish else ""
         print(epilog, file=stream)
@@ -324,7 +327,7 @@ def test_record_table_says_what_was_not_measured():
     ],
 )
 def test_exit_codes_follow_the_record(project, monkeypatch, capsys, runner_code, status, expected):
-    record = None if status is None else dict(SAMPLE, status=status)
+    record = None if status is None else dict(WRITTEN_NOW, status=status)
     fake = FakeRunner(code=runner_code, record=record)
     monkeypatch.setattr(dr, "run_playbook", fake)
     argv = ["dr", "drill", "-i", "inventories/staging", "--confirm", "staging:us-west-2"]
@@ -340,9 +343,26 @@ def test_exit_codes_follow_the_record(project, monkeypatch, capsys, runner_code,
         assert fake.report["dr_record_path"].endswith(f"{fake.report['dr_run_id']}.json")
 
 
+def test_a_record_this_run_did_not_touch_does_not_decide_the_exit_code(
+    project, monkeypatch, capsys
+):
+    # --run-id of an earlier, failed run; this run dies before its runbook writes anything.
+    fake = FakeRunner(code=exitcodes.OK, record=dict(SAMPLE, status="failed"))
+    monkeypatch.setattr(dr, "run_playbook", fake)
+    argv = ["dr", "status", "-i", "inventories/staging", "--run-id", SAMPLE["run_id"]]
+    assert cli.main(argv) == exitcodes.OK
+    assert "this run did not update the record" in capsys.readouterr().err
+    assert fake.report["dr_record"]["status"] == "failed"
+
+
+def test_utc_stamps_compare_like_the_module_writes_them():
+    assert dr.utc_stamp(1_800_000_000.5) == "2027-01-15T08:00:00.500Z"
+    assert dr.utc_stamp(1_800_000_000.5) < dr.utc_stamp(1_800_000_001)
+
+
 def test_an_interrupted_run_still_shows_its_record(project, monkeypatch, capsys):
     def interrupted(request, stream=None, finish=None):
-        FakeRunner(record=dict(SAMPLE, status="running"))(request)
+        FakeRunner(record=dict(WRITTEN_NOW, status="running"))(request)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(dr, "run_playbook", interrupted)
