@@ -107,7 +107,8 @@ options:
   aws_caller:
     description:
       - Who the run acts as in AWS, for O(action=begin). Either the ARN, or the result of
-        C(amazon.aws.aws_caller_info) (its C(account), C(arn) and C(user_id) are kept).
+        C(amazon.aws.aws_caller_info) (its C(account), C(arn) and C(user_id) are kept; a
+        result without them, a skipped task's say, records the caller as unknown, null).
     type: raw
   step:
     description: The step's identifier. Required with O(action=step_begin) and O(action=step_end).
@@ -138,8 +139,9 @@ options:
       - With O(action=set) (required), sections to merge into the record, recursively
         (dicts merge, other values replace). Top-level keys allowed, C(rpo), C(epoch),
         C(traffic), C(freeze), C(lock), C(notes); each must be a dict.
-      - "C(tradeops dr) prints C(rpo.seconds) (the estimated data-loss window),
-        C(rpo.data_loss) and C(rpo.disclosure) first, then the other C(rpo) keys."
+      - "C(tradeops dr) prints the RPO figure from C(rpo.seconds) or C(rpo.estimate_seconds)
+        (an estimate of the data-loss window) or C(rpo.measured_seconds), then the other
+        C(rpo) keys."
       - Secret-looking keys are redacted as in O(inputs).
     type: dict
   status:
@@ -365,13 +367,9 @@ def caller_identity(value):
     if value in (None, ""):
         return None
     if isinstance(value, dict):
+        # A skipped or failed aws_caller_info has none of these: the caller is unknown.
         kept = {k: value[k] for k in ("account", "arn", "user_id") if value.get(k) is not None}
-        if not kept:
-            raise RecordError(
-                "aws_caller has none of account, arn, user_id: pass the ARN or the result of "
-                "amazon.aws.aws_caller_info"
-            )
-        return kept
+        return kept or None
     return {"arn": str(value)}
 
 

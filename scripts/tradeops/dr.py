@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import glob
 import json
 import os
 import re
@@ -240,7 +241,12 @@ def exit_code(runner_code: int, record: dict[str, Any] | None) -> int:
 
 
 def _seconds(value: Any) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    if value is None or value == "":
+        return "-"
+    try:
+        return f"{float(value):.1f}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _target(targets: dict[str, Any], key: str) -> str:
@@ -248,6 +254,14 @@ def _target(targets: dict[str, Any], key: str) -> str:
     target = "not set" if value is None else f"{value} s"
     source = targets.get("source")
     return f"target: {target}, {source}" if source else f"target: {target}"
+
+
+# The RPO figure of a record: the first of these keys of its `rpo` section that is set.
+RPO_FIGURES = (
+    ("seconds", "estimated"),
+    ("estimate_seconds", "estimated"),
+    ("measured_seconds", "measured"),
+)
 
 
 def render_record(record: dict[str, Any], path: Path) -> str:
@@ -299,10 +313,15 @@ def render_record(record: dict[str, Any], path: Path) -> str:
     measured = "not measured" if rto is None else f"measured {_seconds(rto)} s"
     lines.append(f"  RTO {measured} ({_target(targets, 'rto_seconds')})")
     rpo = dict(record.get("rpo") or {})
-    estimate = rpo.pop("seconds", None)
-    estimated = "not measured" if estimate is None else f"estimated {_seconds(estimate)} s"
-    lines.append(f"  RPO: {estimated} ({_target(targets, 'rpo_seconds')})")
-    first = [k for k in ("bytes", "data_loss", "detail", "disclosure") if k in rpo]
+    figure = "not measured"
+    for key, word in RPO_FIGURES:
+        value = rpo.pop(key, None)
+        if value not in (None, "", "None") and figure == "not measured":
+            figure = f"{word} {_seconds(value)} s"
+    lines.append(f"  RPO: {figure} ({_target(targets, 'rpo_seconds')})")
+    first = [
+        k for k in ("bytes", "estimate_bytes", "data_loss", "detail", "disclosure") if k in rpo
+    ]
     for key in first + sorted(k for k in rpo if k not in first):
         lines.append(f"  RPO: {key}: {_value(rpo[key])}")
     lines.append(f"  record: {path}")
@@ -334,30 +353,52 @@ def cmd_dr(args: argparse.Namespace, stream=None) -> int:
         raise Refused("the lab is not up: run `tradeops lab up` first")
 
     run_id = args.run_id or new_run_id(args.verb)
-    path = runs_dir(root) / f"{run_id}.json"
+    directory = runs_dir(root)
     started = utc_stamp()
 
     def finish(report: dict[str, Any]) -> str:
-        record = load_record(path)
-        report["dr_run_id"] = run_id
-        report["dr_record_path"] = str(path)
-        report["dr_record"] = record
-        if record is None:
-            return f"  DR run {run_id}: the runbook wrote no run record ({path})"
-        if str(record.get("updated_at") or "") < started:
-            # --run-id of an earlier run, and this run stopped before it wrote anything.
-            return (
-                render_record(record, path)
-                + "\n  (this run did not update the record: it stopped before its first step)"
-            )
-        report["exit_code"] = exit_code(report["exit_code"], record)
-        return render_record(record, path)
+        text, code = show_records(directory, run_id, started, report["exit_code"], report)
+        report["exit_code"] = code
+        return text
 
     print(f"DR {args.verb} on {environment}: run {run_id}", file=stream)
     try:
         return run_playbook(build_request(args, run_id, environment), stream=stream, finish=finish)
     except KeyboardInterrupt:
-        record = load_record(path)
-        if record is not None:
-            print(render_record(record, path), file=stream)
+        text, _code = show_records(directory, run_id, started, exitcodes.INTERRUPTED, {})
+        print(text, file=stream)
         raise
+
+
+def show_records(
+    directory: Path, run_id: str, started: str, runner_code: int, report: dict[str, Any]
+) -> tuple[str, int]:
+    """The run's record and its phases' (a drill's `<run_id>-<phase>.json`), the exit code.
+
+    Adds dr_run_id, dr_record_path, dr_record and dr_phase_records to the report. The code
+    follows the run's record; while that one is not ended (a drill stopped in a phase), the
+    phase record this run wrote last; records this run did not update do not count.
+    """
+    path = directory / f"{run_id}.json"
+    record = load_record(path)
+    phases = {p: load_record(p) for p in sorted(directory.glob(f"{glob.escape(run_id)}-*.json"))}
+    phases = {p: r for p, r in phases.items() if r is not None}
+    report.update(
+        dr_run_id=run_id,
+        dr_record_path=str(path),
+        dr_record=record,
+        dr_phase_records={p.stem: r for p, r in phases.items()},
+    )
+    parts = [render_record(r, p) for p, r in phases.items()]
+    if record is None:
+        parts.append(f"  DR run {run_id}: the runbook wrote no run record ({path})")
+    else:
+        parts.append(render_record(record, path))
+    fresh = [r for r in [*phases.values(), record] if r and str(r.get("updated_at")) >= started]
+    if record is not None and record not in fresh:
+        # --run-id of an earlier run, and this run stopped before it wrote anything.
+        parts.append("  (this run did not update the record: it stopped before its first step)")
+    decisive = record if record in fresh and record.get("status") != "running" else None
+    if decisive is None and fresh:
+        decisive = max(fresh, key=lambda r: str(r.get("updated_at")))
+    return "\n".join(parts), exit_code(runner_code, decisive)

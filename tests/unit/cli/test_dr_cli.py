@@ -40,21 +40,25 @@ def project(tmp_path, monkeypatch):
 class FakeRunner:
     """Stands in for run_playbook: records the request, runs the finish hook on a report."""
 
-    def __init__(self, code=exitcodes.OK, record=None):
+    def __init__(self, code=exitcodes.OK, record=None, phases=None):
         self.requests: list[RunRequest] = []
         self.code = code
         self.record = record
+        self.phases = phases or {}  # phase name -> record, written as <run_id>-<phase>.json
         self.report: dict | None = None
 
     def __call__(self, request, stream=None, finish=None):
         self.requests.append(request)
-        if self.record is not None:
-            run_id = json.loads(request.extra_vars[-1])["dr_run_id"]
-            path = dr.runs_dir(Path(dr.paths.project_root())) / f"{run_id}.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            record = dict(self.record, run_id=run_id)
+        run_id = json.loads(request.extra_vars[-1])["dr_run_id"]
+        directory = dr.runs_dir(Path(dr.paths.project_root()))
+        directory.mkdir(parents=True, exist_ok=True)
+        records = {run_id: self.record} if self.record is not None else {}
+        records.update({f"{run_id}-{phase}": r for phase, r in self.phases.items()})
+        for name, written in records.items():
+            record = dict(written, run_id=name)
             record.setdefault("updated_at", dr.utc_stamp())
-            path.write_text(json.dumps(record))
+            (directory / f"{name}.json").write_text(json.dumps(record))
+            time.sleep(0.002)  # written one after the other, as a runbook does
         self.report = {"exit_code": self.code}
         epilog = finish(self.report) if finish else ""
         print(epilog, file=stream)
@@ -358,6 +362,54 @@ def test_a_record_this_run_did_not_touch_does_not_decide_the_exit_code(
 def test_utc_stamps_compare_like_the_module_writes_them():
     assert dr.utc_stamp(1_800_000_000.5) == "2027-01-15T08:00:00.500Z"
     assert dr.utc_stamp(1_800_000_000.5) < dr.utc_stamp(1_800_000_001)
+
+
+@pytest.mark.parametrize(
+    ("rpo", "line"),
+    [
+        ({"estimate_seconds": "0.4", "budget_seconds": 300}, "  RPO: estimated 0.4 s"),
+        ({"measured_seconds": 0, "detail": "planned moves"}, "  RPO: measured 0.0 s"),
+        ({"estimate_seconds": None, "detail": "unknown"}, "  RPO: not measured"),
+    ],
+)
+def test_rpo_figures_under_the_names_the_runbooks_use(rpo, line):
+    text = dr.render_record(dict(SAMPLE, rpo=rpo), Path("r.json"))
+    assert f"{line} (target: 60 s, seeds/003: region failure < 1 h)" in text.splitlines()
+    for key, value in rpo.items():
+        if not key.endswith("_seconds") or key == "budget_seconds":
+            assert f"  RPO: {key}: {value}" in text.splitlines()
+
+
+def test_a_drill_shows_its_phases_and_exits_as_the_phase_that_stopped(project, monkeypatch, capsys):
+    drill = dict(WRITTEN_NOW, verb="drill", status="running", steps=[])
+    switchover = dict(WRITTEN_NOW, verb="switchover", status="succeeded")
+    reprotect = dict(WRITTEN_NOW, verb="reprotect", status="refused")
+    fake = FakeRunner(
+        code=exitcodes.FAILED,
+        record=drill,
+        phases={"1-switchover": switchover, "2-reprotect": reprotect},
+    )
+    monkeypatch.setattr(dr, "run_playbook", fake)
+    argv = ["dr", "drill", "-i", "inventories/staging", "--confirm", "staging:us-west-2"]
+    assert cli.main(argv) == exitcodes.PRECONDITION
+    err = capsys.readouterr().err
+    headers = [line for line in err.splitlines() if line.startswith("== DR ")]
+    assert headers == [
+        "== DR switchover on lab, us-east-1 -> us-west-2: succeeded ==",
+        "== DR reprotect on lab, us-east-1 -> us-west-2: refused ==",
+        "== DR drill on lab, us-east-1 -> us-west-2: not ended (the runbook stopped before "
+        "it closed the record) ==",
+    ]
+    run_id = fake.report["dr_run_id"]
+    assert sorted(fake.report["dr_phase_records"]) == [
+        f"{run_id}-1-switchover",
+        f"{run_id}-2-reprotect",
+    ]
+    # An ended drill record decides, whatever its phases say.
+    fake.record = dict(drill, status="succeeded")
+    fake.code = exitcodes.OK
+    capsys.readouterr()
+    assert cli.main(argv) == exitcodes.OK
 
 
 def test_an_interrupted_run_still_shows_its_record(project, monkeypatch, capsys):

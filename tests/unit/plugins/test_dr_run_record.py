@@ -135,6 +135,8 @@ def test_begin_writes_a_complete_record(path):
                 "user_id": "AIDA",
             },
         ),
+        ({"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}, None),
+        ("", None),
     ],
 )
 def test_aws_caller_is_kept_small(path, given, kept):
