@@ -100,14 +100,10 @@ def _stop_process(pidfile: Path, marker: str) -> bool:
 
 
 def _gone(pid: int) -> bool:
-    """The process has exited (reaped here if it is this process's child)."""
+    """The process has exited and been reaped (here, if it is this process's child)."""
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+    return not Path(f"/proc/{pid}").exists()
 
 
 def _sts_probe(url: str, region: str) -> tuple[int, bytes] | None:

@@ -1,4 +1,5 @@
-"""The lab end to end, as a user drives it: lab up, run site, re-run, check, lab down.
+"""The lab end to end, as a user drives it: lab up, run site, re-run, check, fail a
+region and restore it, lab down.
 
 Uses a lab of its own (name, /24 inside 198.18.0.0/15, moto port), so a developer's
 running lab is left alone.
@@ -8,16 +9,29 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
-from .support import AWS_LAYERS, _free_port, ansible_env, tradeops
+from tradeops.lab import Lab
+
+from .support import AWS_LAYERS, ROOT, VENV_BIN, _free_port, ansible_env, tradeops
 
 pytestmark = pytest.mark.lab
 
 LAB = "tolab"
-HOSTS = {"engine-c5n-1", "engine-c5n-2", "engine-metal-1", "engine-bm-1", "mon-1"}
+SUBNET = "198.19.250.0/24"
+EAST = {"engine-c5n-1", "engine-c5n-2", "engine-metal-1", "engine-bm-1", "mon-1", "db-east-1"}
+WEST = {"engine-west-1", "db-west-1"}
+HOSTS = EAST | WEST
+DATABASES = {"db-east-1", "db-west-1"}
+# engine-west-1's container body is found through the inventory only once the fleet
+# layer launches its instance in us-west-2 and cloud.aws_ec2.yml lists that region.
+DR_CLOUD = {"engine-west-1"}
 
 
 def podman_names(kind: str, env: dict[str, str]) -> list[str]:
@@ -35,7 +49,7 @@ def podman_names(kind: str, env: dict[str, str]) -> list[str]:
 def lab_env() -> dict[str, str]:
     return ansible_env(
         TRADEOPS_LAB_NAME=LAB,
-        TRADEOPS_LAB_SUBNET="198.19.250.0/24",
+        TRADEOPS_LAB_SUBNET=SUBNET,
         TRADEOPS_MOTO_PORT=str(_free_port()),
     )
 
@@ -59,7 +73,18 @@ def run_site(lab_env, tmp_path: Path, *args: str) -> dict:
 def test_lab_up_creates_every_host_on_its_own_network(lab, lab_env):
     assert set(lab["hosts"]) == HOSTS
     assert all(state == "running" for state in lab["hosts"].values())
-    assert lab["moto"]["healthy"]
+    assert {r: set(info["hosts"]) for r, info in lab["regions"].items()} == {
+        "us-east-1": EAST,
+        "us-west-2": WEST,
+    }
+    assert lab["failed_regions"] == []
+    # moto behind the gate: the gate on the lab's AWS port (loopback and the gateway).
+    port = lab_env["TRADEOPS_MOTO_PORT"]
+    assert lab["moto"]["healthy"] and lab["gate"]["healthy"]
+    assert lab["gate"]["url"] == lab["aws_endpoint"] == f"http://127.0.0.1:{port}"
+    assert lab["gate"]["listen"] == [f"127.0.0.1:{port}", f"198.19.250.1:{port}"]
+    assert lab["moto"]["url"] != lab["gate"]["url"]
+    assert lab["aws_endpoint_for_hosts"] == f"http://198.19.250.1:{port}"
     assert sorted(podman_names("ps", lab_env)) == sorted(f"{LAB}-{h}" for h in HOSTS)
     assert podman_names("network", lab_env) == [f"{LAB}-net"]
 
@@ -76,21 +101,39 @@ def first_site(lab, lab_env, tmp_path_factory) -> dict:
     return run_site(lab_env, tmp_path_factory.mktemp("first-site"))
 
 
+def inventory_hosts(lab_env) -> set[str]:
+    """The hosts the lab inventory has now (the static file and the aws_ec2 source)."""
+    proc = subprocess.run(
+        [str(VENV_BIN / "ansible-inventory"), "-i", "inventories/lab", "--list"],
+        cwd=ROOT,
+        env=lab_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(json.loads(proc.stdout)["_meta"]["hostvars"])
+
+
 def test_site_reaches_every_host_through_the_real_inventory(first_site, lab_env):
     report = first_site
     # Cloud engines only exist once site.yml provisioned them in moto (amazon.aws through
     # the lab's module_defaults) and the aws_ec2 inventory found them.
     # The AWS layers run as pseudo-hosts aws-<layer> (playbooks/aws/site.yml).
     aws_layers = {f"aws-{layer}" for layer in AWS_LAYERS}
-    assert set(report["hosts"]) == HOSTS | {"localhost"} | aws_layers
+    inventory = inventory_hosts(lab_env)
+    assert inventory >= HOSTS - DR_CLOUD
+    reached = HOSTS & inventory
+    assert set(report["hosts"]) == reached | {"localhost"} | aws_layers
     assert report["failures"] == []
-    assert report["summary"]["engine fleet"] == ["engine-c5n-1", "engine-c5n-2", "engine-metal-1"]
+    fleet = set(report["summary"]["engine fleet"])
+    assert {"engine-c5n-1", "engine-c5n-2", "engine-metal-1"} <= fleet <= HOSTS
     # The main job is provision + tune + deploy + monitoring: its summary ends with the
     # Prometheus address and the health of every target.
     assert report["summary"]["prometheus"].startswith("http://198.19.250.")
     assert report["summary"]["monitoring health"].startswith("targets up "), report["summary"]
-    # Each host's local fact says where it sits in the platform: read it on the host.
-    for host in HOSTS:
+    # Each host of the baseline play (engines, monitoring) has a local fact that says
+    # where it sits in the platform: read it on the host.
+    for host in reached - DATABASES:
         out = subprocess.run(
             ["podman", "exec", f"{LAB}-{host}", "cat", "/etc/ansible/facts.d/tradeops.fact"],
             env=lab_env,
@@ -127,16 +170,143 @@ def test_failure_is_reported_with_its_exit_code(lab, lab_env):
     assert "Mars/Olympus is not a time zone on mon-1" in proc.stderr
 
 
+def sts(lab_env, region: str):
+    """An STS client of the controller, signed for region, through the lab's gate."""
+    return boto3.client(
+        "sts",
+        region_name=region,
+        endpoint_url=f"http://127.0.0.1:{lab_env['TRADEOPS_MOTO_PORT']}",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
+
+
+def container_states(lab_env) -> dict[str, str]:
+    out = subprocess.run(
+        ["podman", "ps", "-a", "--filter", f"label=io.tradeops.lab={LAB}", "--format", "json"],
+        env=lab_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {c["Names"][0].removeprefix(f"{LAB}-"): c["State"] for c in json.loads(out)}
+
+
+def ping(lab_env, pattern: str) -> str:
+    """An ad-hoc ping of the lab's static hosts (the aws_ec2 source needs us-east-1's EC2
+    API, which is down while that region is failed)."""
+    proc = subprocess.run(
+        [str(VENV_BIN / "ansible"), pattern, "-i", "inventories/lab/hosts.yml", "-m", "ping"],
+        cwd=ROOT,
+        env=lab_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout
+
+
+# Run in the DR region's engine host: SSM of both regions through the gate on the gateway.
+FROM_A_HOST = """
+import boto3, sys
+from botocore.config import Config
+from botocore.exceptions import ClientError
+for region in ("us-west-2", "us-east-1"):
+    ssm = boto3.client("ssm", region_name=region, endpoint_url=sys.argv[1],
+                       aws_access_key_id="testing", aws_secret_access_key="testing",
+                       config=Config(retries={"max_attempts": 1}))
+    try:
+        ssm.describe_parameters(MaxResults=1)
+        print(region, "ok")
+    except ClientError as err:
+        print(region, err.response["ResponseMetadata"]["HTTPStatusCode"])
+"""
+
+
+def test_failing_a_region_takes_its_api_and_hosts_down_until_restored(lab, lab_env, monkeypatch):
+    for key in ("TRADEOPS_LAB_NAME", "TRADEOPS_LAB_SUBNET", "TRADEOPS_MOTO_PORT"):
+        monkeypatch.setenv(key, lab_env[key])
+    api = Lab()  # the API tests (and the DR tests) use, on this test's lab
+    assert api.hosts_in_region("us-west-2") == ["engine-west-1", "db-west-1"]
+    started = time.time()
+    failed = tradeops("lab", "fail-region", "us-east-1", "--json", env=lab_env)
+    assert failed.returncode == 0, failed.stderr
+    try:
+        assert json.loads(failed.stdout)["hosts"] == dict.fromkeys(
+            api.hosts_in_region("us-east-1"), "paused"
+        )
+        assert api.failed_regions() == ["us-east-1"]
+        # AWS: us-east-1 refused at once by the gate, us-west-2 answered by moto.
+        with pytest.raises(ClientError) as refused:
+            sts(lab_env, "us-east-1").get_caller_identity()
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert "lab: region us-east-1 is failed (tradeops lab fail-region)" in str(refused.value)
+        assert sts(lab_env, "us-west-2").get_caller_identity()["Account"] == "123456789012"
+        calls = [
+            (e["region"], e["refused"], e["status"])
+            for e in api.gate_log(since=started)
+            if (e["service"], e["action"]) == ("sts", "GetCallerIdentity")
+        ]
+        assert ("us-east-1", True, 503) in calls and ("us-west-2", False, 200) in calls
+        # Hosts: the region's containers are frozen, the other region's run.
+        states = container_states(lab_env)
+        assert {h: states[h] for h in HOSTS} == {
+            **dict.fromkeys(EAST, "paused"),
+            **dict.fromkeys(WEST, "running"),
+        }
+        out = ping(lab_env, "databases:monitoring")
+        assert "db-east-1 | UNREACHABLE!" in out and "mon-1 | UNREACHABLE!" in out, out
+        assert f"container {LAB}-db-east-1 is paused" in out
+        assert "db-west-1 | SUCCESS" in out, out
+        # The DR region's host reaches AWS on the lab gateway: its own region answers.
+        probe = subprocess.run(
+            [
+                *("podman", "exec", f"{LAB}-engine-west-1", "python3", "-c", FROM_A_HOST),
+                api.aws_endpoint_for_hosts,
+            ],
+            env=lab_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert probe.stdout.splitlines() == ["us-west-2 ok", "us-east-1 503"], probe
+        # The lab counts as up (that is what it was asked to be), and says what is failed.
+        status = tradeops("lab", "status", "--json", env=lab_env)
+        assert status.returncode == 0, status.stdout
+        shown = json.loads(status.stdout)
+        assert shown["failed_regions"] == ["us-east-1"]
+        assert shown["hosts"]["db-east-1"] == "paused (region us-east-1 failed)"
+        # Idempotent.
+        again = json.loads(
+            tradeops("lab", "fail-region", "us-east-1", "--json", env=lab_env).stdout
+        )
+        assert set(again["hosts"].values()) == {"already paused"}
+    finally:
+        restored = tradeops("lab", "restore-region", "us-east-1", "--json", env=lab_env)
+    assert restored.returncode == 0, restored.stderr
+    assert set(json.loads(restored.stdout)["hosts"].values()) == {"unpaused"}
+    assert api.failed_regions() == []
+    assert sts(lab_env, "us-east-1").get_caller_identity()["Account"] == "123456789012"
+    assert set(container_states(lab_env).values()) == {"running"}
+    out = ping(lab_env, "databases:monitoring:engines_baremetal")
+    assert out.count("| SUCCESS") == 4, out
+    again = json.loads(tradeops("lab", "restore-region", "us-east-1", "--json", env=lab_env).stdout)
+    assert set(again["hosts"].values()) == {"running"}
+    assert tradeops("lab", "status", env=lab_env).returncode == 0
+
+
 def test_lab_down_leaves_nothing_behind(lab_env):
     # Runs last in this module (pytest keeps file order); the fixture's own down is
     # then a no-op, which is what idempotent means.
     status = json.loads(tradeops("lab", "status", "--json", env=lab_env).stdout)
     assert status["moto"]["pid"], "moto should be running before down"
-    moto_pid = status["moto"]["pid"]
+    assert status["gate"]["pid"], "the gate should be running before down"
+    pids = (status["moto"]["pid"], status["gate"]["pid"])
     down = tradeops("lab", "down", env=lab_env)
     assert down.returncode == 0, down.stderr
     assert podman_names("ps", lab_env) == []
     assert podman_names("network", lab_env) == []
-    assert not Path(f"/proc/{moto_pid}").exists()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
     after = tradeops("lab", "status", env=lab_env)
     assert after.returncode == 3
