@@ -72,6 +72,9 @@ class DrError(Exception):
         self.msg = msg
         self.result = result
 
+    def __str__(self):
+        return self.msg  # callers append to msg (what was undone) after raising
+
 
 # ------------------------------------------------------------------ common helpers
 

@@ -19,12 +19,12 @@ description:
     (for example both regions' controls flipped together). I(safety_rules_to_override) is
     passed through."
   - "Verify: the states are read back."
-  - A call that cannot connect, times out, or gets a 5xx or
+  - "A call that cannot connect, times out, or gets a 5xx or
     C(EndpointTemporarilyUnavailableException) is tried on the next endpoint of
     I(cluster_endpoints) (ARC keeps at least three of the five answering); the endpoint
-    that answered is used for the next calls. Endpoints that failed are returned.
-  - Tested on response shapes written from the AWS API reference (botocore Stubber): moto
-    does not implement ARC.
+    that answered is used for the next calls. Endpoints that failed are returned."
+  - "Tested on response shapes written from the AWS API reference (botocore Stubber): moto
+    does not implement ARC."
 author:
   - tradeops engineers (@tradeops)
 options:

@@ -33,9 +33,9 @@ description:
     I(max_attempts)) fails the task unless I(allow_unreachable=true); then it is reported
     in C(unreachable) and skipped. Access errors always fail. The time-outs and attempts are
     small so that a dead region costs seconds, not minutes.
-  - Uses the AWS connection options of amazon.aws (endpoint, credentials), so
+  - "Uses the AWS connection options of amazon.aws (endpoint, credentials), so
     C(module_defaults: group/tradeops.platform.aws) reaches it; I(region) is not used, the
-    regions are I(regions).
+    regions are I(regions)."
 author:
   - tradeops engineers (@tradeops)
 options:

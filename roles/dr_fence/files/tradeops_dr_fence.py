@@ -17,8 +17,9 @@ refuse (the authoritative record is not known). Everything fails closed.
 Prints ONE line of JSON: {allowed, reason, own_region, authoritative, records,
 unreachable, invalid}; exits 0 when allowed, 1 when fenced, 2 on a configuration error.
 A dead region costs at most ``deadline`` seconds (default 2.5): each region is asked in a
-thread with short time-outs and bounded retries, and a region that has not answered by
-the deadline counts as unreachable.
+thread with short time-outs and bounded retries, and another region that has not answered
+by the deadline counts as unreachable. The own region is waited for until its time-outs
+(default at most 2 x (1 + 2) s and a second of backoff): without it, the answer is no.
 
 Configuration (JSON, default /etc/tradeops/dr-fence.json, written by the role dr_fence):
   prefix          SSM path of the DR state, e.g. /tradeops/production/dr   (required)
@@ -267,24 +268,31 @@ def ask(client, name):
 
 
 def read_answers(config, clients, asker=ask):
-    """Ask every region at once; a region without an answer by the deadline is unreachable."""
+    """Ask every region at once.
+
+    The own region is waited for until its client gives up (its time-outs and attempts
+    bound that); every other region only until ``deadline`` seconds after the start - or
+    until the own region answered, if that took longer. A region without an answer by then
+    counts as unreachable: a dead other region costs the engine's start ``deadline`` at most.
+    """
     name = f"{config['prefix']}/active"
     answers = {}
-    threads = []
+    threads = {}
+    started = time.monotonic()
     for region in config["regions"]:
 
         def work(region=region):
             answers[region] = asker(clients[region], name)
 
-        thread = threading.Thread(target=work, name=f"dr-fence-{region}", daemon=True)
-        thread.start()
-        threads.append((region, thread))
-    end = time.monotonic() + config["deadline"]
-    for _region, thread in threads:
+        threads[region] = threading.Thread(target=work, name=f"dr-fence-{region}", daemon=True)
+        threads[region].start()
+    threads[config["region"]].join()
+    end = max(started + config["deadline"], time.monotonic())
+    for thread in threads.values():
         thread.join(max(0.0, end - time.monotonic()))
     return {
         region: answers.get(region) or {"error": f"no answer within {config['deadline']} s"}
-        for region, _thread in threads
+        for region in threads
     }
 
 
