@@ -112,7 +112,13 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     dr.add_argument(
         "--run-id",
         metavar="ID",
-        help="continue the run record of an earlier run (default: a new one, UTC stamp-verb-pid)",
+        help="continue the run record of an earlier run (default: the unfinished run of the "
+        "same verb, environment and target, if any; else a new one, UTC stamp-verb-pid)",
+    )
+    dr.add_argument(
+        "--new-run",
+        action="store_true",
+        help="start a new run even when an unfinished one of the same verb exists",
     )
     dr.add_argument(
         "-e",
@@ -216,6 +222,32 @@ def build_request(args: argparse.Namespace, run_id: str, environment: str) -> Ru
 def runs_dir(root: Path) -> Path:
     """Where dr_run_record keeps the records of this checkout (its default `dir`)."""
     return root / ".cache" / "dr" / "runs"
+
+
+# A drill's phases keep records <run id>-<n>-<verb>: they are resumed with their drill.
+PHASE_RECORD = re.compile(r"-\d+-[a-z]+$")
+
+
+def unfinished_run(directory: Path, verb: str, environment: str, target: str | None) -> str | None:
+    """The id of the newest run of this verb on this environment that never ended.
+
+    A runbook killed or stopped by a failure leaves its record `running`: running the same
+    command again resumes it (its lock is its own, its steps probe and skip what is done)."""
+    if not directory.is_dir():
+        return None
+    candidates = []
+    for path in directory.glob("*.json"):
+        if PHASE_RECORD.search(path.stem):
+            continue
+        record = load_record(path)
+        if not record or record.get("status") != "running":
+            continue
+        if record.get("verb") != verb or record.get("environment") != environment:
+            continue
+        if target and record.get("target_region") not in (None, target):
+            continue
+        candidates.append((path.stat().st_mtime, record.get("run_id") or path.stem))
+    return max(candidates)[1] if candidates else None
 
 
 def load_record(path: Path) -> dict[str, Any] | None:
@@ -352,8 +384,17 @@ def cmd_dr(args: argparse.Namespace, stream=None) -> int:
     if args.inventory.rstrip("/").endswith("inventories/lab") and not Lab().is_up():
         raise Refused("the lab is not up: run `tradeops lab up` first")
 
-    run_id = args.run_id or new_run_id(args.verb)
     directory = runs_dir(root)
+    run_id = args.run_id
+    if run_id is None and not args.new_run and args.verb in MOVING:
+        run_id = unfinished_run(directory, args.verb, environment, args.target_region)
+        if run_id:
+            print(
+                f"tradeops: resuming {args.verb} run {run_id}, which did not finish "
+                "(--new-run starts another)",
+                file=stream,
+            )
+    run_id = run_id or new_run_id(args.verb)
     started = utc_stamp()
 
     def finish(report: dict[str, Any]) -> str:

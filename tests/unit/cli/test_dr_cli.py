@@ -491,3 +491,45 @@ def test_end_to_end_a_run_the_runbook_refused_exits_3(runbook_project, capsys):
     record = json.loads(path.read_text())
     assert record["status"] == "refused"
     assert [(s["id"], s["outcome"]) for s in record["steps"]] == [("preflight", "failed")]
+
+
+def _write_record(directory, run_id, **fields):
+    directory.mkdir(parents=True, exist_ok=True)
+    record = {"run_id": run_id, "verb": "switchover", "environment": "staging", "status": "running"}
+    record.update(fields)
+    (directory / f"{run_id}.json").write_text(json.dumps(record))
+
+
+SWITCHOVER = ["dr", "switchover", "-i", "inventories/staging", "--confirm", "staging:us-west-2"]
+
+
+def test_an_unfinished_run_of_the_same_verb_is_resumed(project, runner, capsys):
+    directory = dr.runs_dir(project)
+    _write_record(directory, "20261205T101500Z-switchover-1", status="succeeded")
+    _write_record(directory, "20261205T111500Z-switchover-2")  # killed: still running
+    _write_record(directory, "20261205T121500Z-switchover-3", environment="production")
+    _write_record(directory, "20261205T131500Z-drill-4-1-switchover")  # a drill's phase
+    _write_record(directory, "20261205T141500Z-failover-5", verb="failover")
+    cli.main(SWITCHOVER)
+    run_id = json.loads(runner.requests[0].extra_vars[-1])["dr_run_id"]
+    assert run_id == "20261205T111500Z-switchover-2"
+    assert "resuming switchover run 20261205T111500Z-switchover-2" in capsys.readouterr().err
+
+
+def test_new_run_and_finished_runs_start_afresh(project, runner):
+    directory = dr.runs_dir(project)
+    _write_record(directory, "20261205T111500Z-switchover-2")
+    cli.main([*SWITCHOVER, "--new-run"])
+    _write_record(directory, "20261205T111500Z-switchover-2", status="refused")
+    cli.main(SWITCHOVER)
+    ids = [json.loads(r.extra_vars[-1])["dr_run_id"] for r in runner.requests]
+    assert all(i != "20261205T111500Z-switchover-2" and "-switchover-" in i for i in ids)
+
+
+def test_a_run_toward_another_target_is_not_resumed(project, runner):
+    _write_record(dr.runs_dir(project), "20261205T111500Z-switchover-2", target_region="us-east-1")
+    cli.main([*SWITCHOVER, "--target-region", "us-west-2"])
+    assert (
+        json.loads(runner.requests[0].extra_vars[-1])["dr_run_id"]
+        != "20261205T111500Z-switchover-2"
+    )
