@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright: (c) 2026, tradeops engineers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """tradeops-dr-fence: may this host's writers (the engine) start? (docs/dr.md, "Fencing")
@@ -31,7 +30,8 @@ Configuration (JSON, default /etc/tradeops/dr-fence.json, written by the role dr
   connect_timeout (1), read_timeout (2), max_attempts (2), deadline (2.5)  seconds/count
 
 This file is the only implementation of the rule: the role installs it as
-/usr/local/libexec/tradeops/tradeops-dr-fence and the unit tests import it.
+/usr/local/libexec/tradeops/tradeops-dr-fence (with a "#!/usr/bin/python3 -I" line on top)
+and the unit tests import it.
 """
 
 from __future__ import annotations

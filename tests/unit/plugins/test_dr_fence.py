@@ -149,7 +149,7 @@ def test_script_and_module_utils_agree_on_the_authoritative_record():
     """module_utils.dr (the runbooks) and the script (the hosts) must pick the same record."""
     rng = random.Random(17)
     regions = [EAST, WEST, "eu-west-1"]
-    for _ in range(300):
+    for _case in range(300):
         records = {}
         for region in regions:
             if rng.random() < 0.2:
@@ -293,7 +293,7 @@ def black_hole():
     sock.listen(0)
     port = sock.getsockname()[1]
     fillers = []
-    for _ in range(3):
+    for _filler in range(3):
         filler = socket.socket()
         filler.setblocking(False)
         with contextlib.suppress(BlockingIOError):
@@ -329,15 +329,15 @@ def test_the_script_against_moto(warm_moto, tmp_path):
     east_cfg = write_config(tmp_path, "east.json", region=EAST, **lab)
     west_cfg = write_config(tmp_path, "west.json", region=WEST, **lab)
 
-    rc, decision, _ = run_script(east_cfg)  # nothing written yet: fail closed
+    rc, decision, _elapsed = run_script(east_cfg)  # nothing written yet: fail closed
     assert (rc, decision["reason"]) == (1, "own region us-east-1 has no DR record")
 
     one = {"active_region": EAST, "epoch": 1, "changed_at": "2026-01-05T10:00:00Z"}
     for region in (EAST, WEST):
         put_active(moto, region, one)
-    rc, decision, _ = run_script(east_cfg)
+    rc, decision, _elapsed = run_script(east_cfg)
     assert (rc, decision["allowed"], decision["authoritative"]) == (0, True, one)
-    rc, decision, _ = run_script(west_cfg)
+    rc, decision, _elapsed = run_script(west_cfg)
     assert (rc, decision["reason"]) == (
         1,
         "epoch 1 (us-east-1, us-west-2) names us-east-1, not us-west-2: fenced",
@@ -346,7 +346,7 @@ def test_the_script_against_moto(warm_moto, tmp_path):
     # Failover wrote only us-west-2: the DR region starts, the old primary is fenced.
     put_active(moto, WEST, {"active_region": WEST, "epoch": 2})
     assert run_script(west_cfg)[0] == 0
-    rc, decision, _ = run_script(east_cfg)
+    rc, decision, _elapsed = run_script(east_cfg)
     assert rc == 1 and decision["reason"].startswith("epoch 2 (us-west-2) names us-west-2")
 
 

@@ -162,7 +162,7 @@ def test_an_accepted_promotion_that_never_starts_fails(rds):
     clock = FakeClock()
     describe(stub, "replica_available")
     stub.add_response("promote_read_replica", response("promote_response"))
-    for _ in range(5):  # 0, 15, 30, 45, 60 s: never leaves available
+    for _probe in range(5):  # 0, 15, 30, 45, 60 s: never leaves available
         describe(stub, "replica_available")
     with pytest.raises(DrError) as info:
         promote(client, clock, wait_timeout=60)

@@ -92,7 +92,7 @@ def black_hole():
     sock.listen(0)
     port = sock.getsockname()[1]
     fillers = []
-    for _ in range(3):
+    for _filler in range(3):
         filler = socket.socket()
         filler.setblocking(False)
         with suppress(BlockingIOError):
