@@ -20,8 +20,8 @@ unchanged (the Host header too, so moto builds the same URLs it would without th
 - Keep-alive: each client connection is served by one thread (HTTP/1.1, persistent).
   Connections to the upstream are pooled and reused when it keeps them open; moto's
   server (werkzeug >= 2.1) answers every request with "Connection: close", so towards
-  moto each request costs a new loopback connection (measured in the README's lab
-  section: the gate's whole overhead is about half a millisecond a call).
+  moto each request costs a new loopback connection (the gate's overhead, measured with
+  `bench` below, is in the README's lab section).
 
 Standard library only: `python -m tradeops.regiongate --listen HOST:PORT ... --upstream
 HOST:PORT --failed-regions FILE --log FILE` (started and stopped by `tradeops lab`).
@@ -264,7 +264,12 @@ class GateHandler(BaseHTTPRequestHandler):
         target = headers.get("X-Amz-Target")
         action = target.rpartition(".")[2] if target else None
         chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
-        length = int(headers.get("Content-Length") or 0)
+        try:
+            length = 0 if chunked else int(headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            self._answer(400, "text/plain", b"lab gate: bad Content-Length", False)
+            return
         body = None
         if not chunked and length <= BUFFER_LIMIT:
             body = self.rfile.read(length) if length else b""
@@ -349,7 +354,8 @@ class GateHandler(BaseHTTPRequestHandler):
         try:
             conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
             for name, value in self.headers.items():
-                if name.lower() not in HOP_BY_HOP:
+                lower = name.lower()
+                if lower not in HOP_BY_HOP and not (chunked and lower == "content-length"):
                     conn.putheader(name, value)
             if chunked:
                 conn.putheader("Transfer-Encoding", "chunked")

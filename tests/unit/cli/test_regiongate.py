@@ -442,3 +442,13 @@ def test_boto3_reports_the_refusal_with_the_labs_message(gate, upstream, service
     assert REFUSAL.format("us-east-1") in str(error.value)
     assert upstream.requests == []
     assert gate.log()[-1]["refused"] is True
+
+
+def test_a_bad_content_length_is_a_400_and_the_connection_closes(gate, upstream):
+    with socket.create_connection(("127.0.0.1", gate.port)) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x.invalid\r\nContent-Length: many\r\n\r\n")
+        sock_file = sock.makefile("rb")
+        status, _, body = read_response(sock_file)
+        assert (status, body) == (400, b"lab gate: bad Content-Length")
+        assert sock_file.read() == b""  # closed
+    assert upstream.requests == []
