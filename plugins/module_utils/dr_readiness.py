@@ -113,7 +113,7 @@ def rpo_estimate(postgresql=None, redis=None, last_known=None):
     """What an unplanned failover would lose, as far as the surviving side can tell.
 
     postgresql: the standby's status (db_postgresql `status`): lag_seconds, lag_bytes,
-      receiving (the WAL receiver is connected), last_receive_age_seconds.
+      streaming (the WAL receiver is connected).
     redis: the replica's status (db_redis `status`): link_up, link_down_seconds.
     last_known: the last lag measured while the primary answered (a status or preflight
       record): {"seconds", "at"}.
@@ -224,7 +224,7 @@ def _postgresql_checks(pg, budget):
                 f"{standby.get('host')} is not a standby (not in recovery)",
             )
         )
-    elif not standby.get("receiving"):
+    elif not standby.get("streaming"):
         checks.append(
             _check(
                 "postgresql_replication",
@@ -261,13 +261,14 @@ def _redis_checks(redis):
     if not replica:
         return [_check("redis_replication", False, "no Redis replica in the DR region")]
     ok = replica.get("role") in ("slave", "replica") and replica.get("link_up")
+    lag = replica.get("lag_bytes", replica.get("offset_lag", "?"))
     return [
         _check(
             "redis_replication",
             ok,
             f"{replica.get('host')}: role {replica.get('role')}, "
             f"link {'up' if replica.get('link_up') else 'down'}, "
-            f"offset lag {replica.get('offset_lag', '?')} bytes",
+            f"offset lag {lag} bytes",
         )
     ]
 

@@ -32,12 +32,12 @@ READY = {
         "standby": {
             "host": "db-west-1",
             "in_recovery": True,
-            "receiving": True,
+            "streaming": True,
             "lag_seconds": 0.2,
             "lag_bytes": 0,
         },
     },
-    "redis": {"replica": {"host": "db-west-1", "role": "slave", "link_up": True, "offset_lag": 0}},
+    "redis": {"replica": {"host": "db-west-1", "role": "replica", "link_up": True, "lag_bytes": 0}},
     "rds": {
         "primary": {
             "arn": "arn:p",
@@ -97,7 +97,7 @@ def test_a_ready_region_passes_every_check():
     ("path", "value", "check", "words"),
     [
         (("postgresql", "standby", "lag_seconds"), 9.5, "postgresql_lag", "replay lag 9.5 s"),
-        (("postgresql", "standby", "receiving"), False, "postgresql_replication", "not receiving"),
+        (("postgresql", "standby", "streaming"), False, "postgresql_replication", "not receiving"),
         (
             ("postgresql", "standby", "in_recovery"),
             False,
