@@ -90,7 +90,9 @@ options:
         I(init=true).
     type: str
   owner:
-    description: Who takes the lock (operator and host), for I(state=lock).
+    description:
+      - Who takes the lock, for I(state=lock); by default C(<user>@<host>) of where the
+        module runs (the controller, for a runbook on localhost).
     type: str
   lock_ttl:
     description:
@@ -295,6 +297,9 @@ changes:
   elements: str
 """
 
+import getpass  # noqa: E402
+import socket  # noqa: E402
+
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
 from ansible_collections.tradeops.platform.plugins.module_utils.dr import (  # noqa: E402
     DrError,
@@ -304,6 +309,14 @@ from ansible_collections.tradeops.platform.plugins.module_utils.dr import (  # n
     validate_prefix,
     validate_region,
 )
+
+
+def default_owner():
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no USER/LOGNAME in the environment
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 def argument_errors(p):
@@ -362,7 +375,7 @@ def main():
         ),
         required_if=[
             ("state", "present", ["active_region", "epoch", "run_id"]),
-            ("state", "lock", ["run_id", "owner"]),
+            ("state", "lock", ["run_id"]),
             ("state", "unlock", ["run_id"]),
         ],
         supports_check_mode=True,
@@ -412,7 +425,7 @@ def main():
         elif p["state"] == "lock":
             result = store.lock(
                 regions,
-                p["owner"],
+                p["owner"] or default_owner(),
                 p["run_id"],
                 p["verb"],
                 p["lock_ttl"],

@@ -8,6 +8,7 @@ closed 127.0.0.1 port (refused at once) or of a listening socket that never acce
 from __future__ import annotations
 
 import datetime
+import getpass
 import http.server
 import io
 import json
@@ -535,9 +536,10 @@ def test_module_init_read_switchover_and_check_mode(ssm):
 
 
 def test_module_lock_and_unlock(ssm):
-    lock = dict(BASE, regions=[WEST], state="lock", run_id="run-1", owner="alice@ops", verb="x")
+    lock = dict(BASE, regions=[WEST], state="lock", run_id="run-1", verb="x")
     rc, result = run_module(lock)
     assert (rc, result["changed"], result["acquired"]) == (0, True, [WEST])
+    assert result["lock"]["owner"] == f"{getpass.getuser()}@{socket.gethostname()}"
     rc, result = run_module(dict(lock, run_id="run-2"))
     assert rc == 1 and "another DR run holds the lock" in result["msg"]
     rc, result = run_module(dict(lock, state="unlock"))
@@ -591,7 +593,8 @@ def test_module_region_endpoint_urls_make_one_region_unreachable(ssm):
             "verb is required",
         ),
         ({"max_attempts": 0}, "max_attempts must be 1 to 10"),
-        ({"state": "lock", "run_id": "r", "owner": "o", "lock_ttl": 5}, "lock_ttl must be"),
+        ({"state": "lock", "run_id": "r", "lock_ttl": 5}, "lock_ttl must be"),
+        ({"state": "lock"}, "state is lock but all of the following are missing: run_id"),
     ],
 )
 def test_module_rejects_bad_arguments(ssm, args, message):
