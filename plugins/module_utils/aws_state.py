@@ -24,6 +24,10 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks import (
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_elasticache import (
     replication_group_differences,
 )
+from ansible_collections.tradeops.platform.plugins.module_utils.dr import (
+    authoritative,
+    parse_record,
+)
 
 try:
     from botocore.exceptions import ClientError
@@ -312,6 +316,9 @@ def network_state(clients, spec):
             "FlowLogs"
         ]
         found = [f for f in found if f.get("LogGroupName") == flow["log_group"]]
+        outputs["flow_log_group"] = flow["log_group"]
+        if flow.get("role_name"):
+            outputs["flow_log_role"] = flow["role_name"]
         if not found:
             differences.append("VPC flow log does not exist")
         else:
@@ -419,39 +426,65 @@ def security_state(clients, spec):
 
 
 # --------------------------------------------------------------------------- kinesis
-def kinesis_state(clients, spec):
-    kinesis = clients("kinesis")
-    kms = clients("kms")
-    differences = []
-    outputs = {"streams": {}}
+def _streams_state(kinesis, kms, spec, streams, region, differences, outputs):
     try:
         key_id = kms.describe_key(KeyId=spec["key_alias"])["KeyMetadata"]["KeyId"]
     except ClientError:
         key_id = None
-    for want in spec["streams"]:
+    where = f" ({region})" if region else ""
+    for want in streams:
+        label = f"stream {want['name']}{where}"
         try:
             got = kinesis.describe_stream_summary(StreamName=want["name"])[
                 "StreamDescriptionSummary"
             ]
         except ClientError:
-            differences.append(f"stream {want['name']} does not exist")
+            differences.append(f"{label} does not exist")
             continue
-        outputs["streams"][want["key"]] = {"name": want["name"], "arn": got["StreamARN"]}
+        outputs[want["key"]] = {"name": want["name"], "arn": got["StreamARN"]}
         if got["StreamStatus"] not in ("ACTIVE", "UPDATING"):
-            differences.append(f"stream {want['name']} is {got['StreamStatus']}")
+            differences.append(f"{label} is {got['StreamStatus']}")
         if got.get("OpenShardCount") != want["shards"]:
             differences.append(
-                f"stream {want['name']}: {got.get('OpenShardCount')} shards, want {want['shards']}"
+                f"{label}: {got.get('OpenShardCount')} shards, want {want['shards']}"
             )
         if got.get("RetentionPeriodHours") != want["retention_hours"]:
-            differences.append(f"stream {want['name']}: retention differs")
+            differences.append(f"{label}: retention differs")
         key = str(got.get("KeyId", ""))
         if got.get("EncryptionType") != "KMS" or not (
             key == spec["key_alias"] or (key_id and key_id in key)
         ):
-            differences.append(f"stream {want['name']}: not encrypted with {spec['key_alias']}")
+            differences.append(f"{label}: not encrypted with {spec['key_alias']}")
         tags = tag_dict(kinesis.list_tags_for_stream(StreamName=want["name"]).get("Tags"))
-        diff_tags(f"stream {want['name']}", tags, spec["tags"], differences)
+        diff_tags(label, tags, spec["tags"], differences)
+
+
+def kinesis_state(clients, spec):
+    """The streams of the region and, when ``dr_region`` is set, their DR copies there
+    (same names, each region's own data key by the same alias)."""
+    differences = []
+    outputs = {"streams": {}}
+    _streams_state(
+        clients("kinesis"),
+        clients("kms"),
+        spec,
+        spec["streams"],
+        "",
+        differences,
+        outputs["streams"],
+    )
+    if spec.get("dr_region"):
+        outputs["dr_region"] = spec["dr_region"]
+        outputs["dr_streams"] = {}
+        _streams_state(
+            clients("kinesis", spec["dr_region"]),
+            clients("kms", spec["dr_region"]),
+            spec,
+            spec["streams"],
+            spec["dr_region"],
+            differences,
+            outputs["dr_streams"],
+        )
     return differences, outputs
 
 
@@ -731,10 +764,100 @@ def dns_state(clients, spec):
 
 
 # --------------------------------------------------------------------------- fleet
+LAUNCH_TEMPLATE_TAG = "aws:ec2launchtemplate:id"
+
+
+def launch_template_differences(data, want):
+    """What differs between a launch template version's LaunchTemplateData and the engine
+    launch template the fleet layer wants (IMDSv2, encrypted gp3 root with the data key,
+    the engines' security groups and subnet, the instance profile)."""
+    out = []
+    meta = data.get("MetadataOptions") or {}
+    profile = (data.get("IamInstanceProfile") or {}).get("Arn")
+    checks = [
+        ("IMDSv2 (HttpTokens)", meta.get("HttpTokens"), "required"),
+        ("metadata endpoint", meta.get("HttpEndpoint", "enabled"), "enabled"),
+        ("instance profile", profile, want["instance_profile_arn"]),
+        ("EBS optimized", bool(data.get("EbsOptimized")), True),
+    ]
+    if want.get("image_id"):
+        checks.append(("AMI", data.get("ImageId"), want["image_id"]))
+    elif not data.get("ImageId"):
+        out.append("no AMI")
+    roots = [
+        m
+        for m in data.get("BlockDeviceMappings") or []
+        if m.get("DeviceName") == want["root_device"]
+    ]
+    if not roots:
+        out.append(f"no root volume {want['root_device']}")
+    else:
+        ebs = roots[0].get("Ebs") or {}
+        checks += [
+            ("root volume type", ebs.get("VolumeType"), "gp3"),
+            ("root volume encrypted", bool(ebs.get("Encrypted")), True),
+            ("root volume KMS key", ebs.get("KmsKeyId"), want["kms_key_arn"]),
+            ("root volume size", ebs.get("VolumeSize"), want["root_volume_size"]),
+        ]
+    enis = [n for n in data.get("NetworkInterfaces") or [] if n.get("DeviceIndex", 0) == 0]
+    if not enis:
+        out.append("no network interface at device index 0")
+    else:
+        eni = enis[0]
+        checks += [
+            (
+                "security groups",
+                sorted(eni.get("Groups") or []),
+                sorted(want["security_group_ids"]),
+            ),
+            ("subnet", eni.get("SubnetId"), want["subnet_id"]),
+            ("public IP", bool(eni.get("AssociatePublicIpAddress")), False),
+        ]
+    for label, got, wanted in checks:
+        if got != wanted:
+            out.append(f"{label} is {got}, want {wanted}")
+    return out
+
+
+def _launch_template_state(ec2, want, tags, differences, outputs):
+    label = f"launch template {want['name']}"
+    try:
+        found = ec2.describe_launch_templates(LaunchTemplateNames=[want["name"]])["LaunchTemplates"]
+    except ClientError:
+        found = []
+    if not found:
+        differences.append(f"{label} does not exist")
+        return None
+    template = found[0]
+    default = template.get("DefaultVersionNumber")
+    latest = template.get("LatestVersionNumber")
+    outputs["launch_template"] = {
+        "name": template["LaunchTemplateName"],
+        "id": template["LaunchTemplateId"],
+        "version": default,
+    }
+    if default != latest:
+        differences.append(f"{label}: default version {default} is not the latest ({latest})")
+    version = ec2.describe_launch_template_versions(
+        LaunchTemplateId=template["LaunchTemplateId"], Versions=[str(default)]
+    )["LaunchTemplateVersions"]
+    data = version[0].get("LaunchTemplateData", {}) if version else {}
+    differences.extend(f"{label}: {m}" for m in launch_template_differences(data, want))
+    diff_tags(label, tag_dict(template.get("Tags")), dict(tags, Name=want["name"]), differences)
+    return template["LaunchTemplateId"]
+
+
 def fleet_state(clients, spec):
     ec2 = clients("ec2")
     differences = []
     outputs = {"instances": {}}
+    if spec.get("region"):
+        outputs["region"] = spec["region"]
+    template_id = None
+    if spec.get("launch_template"):
+        template_id = _launch_template_state(
+            ec2, spec["launch_template"], spec["tags"], differences, outputs
+        )
     names = [i["name"] for i in spec["instances"]]
     if not names:
         return differences, outputs
@@ -768,6 +891,7 @@ def fleet_state(clients, spec):
             "id": inst["InstanceId"],
             "private_ip": inst.get("PrivateIpAddress"),
             "az": inst["Placement"]["AvailabilityZone"],
+            "subnet_id": inst.get("SubnetId"),
             "enis": [e["NetworkInterfaceId"] for e in enis],
         }
         checks = [
@@ -783,6 +907,10 @@ def fleet_state(clients, spec):
             ),
             ("extra ENIs", len(enis) - 1, int(want.get("extra_enis") or 0)),
         ]
+        if spec.get("launch_template"):
+            # EC2 tags an instance launched from a template with the template's id.
+            raw = {t.get("Key"): t.get("Value") for t in inst.get("Tags", [])}
+            checks.append(("launch template", raw.get(LAUNCH_TEMPLATE_TAG), template_id))
         if spec.get("placement_group"):
             checks.append(
                 ("placement group", inst["Placement"].get("GroupName"), spec["placement_group"])
@@ -808,6 +936,8 @@ def eks_state(clients, spec):
     differences = []
     outputs = {"nodegroups": {}}
     want = spec["cluster"]
+    if spec.get("region"):
+        outputs["region"] = spec["region"]
     try:
         cluster = eks.describe_cluster(name=want["name"])["cluster"]
     except ClientError:
@@ -847,6 +977,9 @@ def eks_state(clients, spec):
             "max_size": scaling.get("maxSize"),
             "desired_size": scaling.get("desiredSize"),
         }
+        if ng.get("failover_min_size") is not None:
+            # What the DR runbook raises minSize to when this region takes over.
+            outputs["nodegroups"][ng["key"]]["failover_min_size"] = ng["failover_min_size"]
         if got.get("status") not in ("ACTIVE", "UPDATING"):
             differences.append(f"{label} is {got.get('status')}")
         _update, messages, immutable = nodegroup_differences(got, ng)
@@ -911,6 +1044,42 @@ def _rds_instance_checks(got, want, check_pi):
     return checks
 
 
+def _rds_subnet_group_state(rds, group, tags, where, differences):
+    """Compare one DB subnet group; True when it exists."""
+    label = f"DB subnet group {group['name']}{where}"
+    try:
+        got = rds.describe_db_subnet_groups(DBSubnetGroupName=group["name"])["DBSubnetGroups"]
+    except ClientError:
+        got = []
+    if not got:
+        differences.append(f"{label} does not exist")
+        return False
+    got = got[0]
+    have = sorted(s["SubnetIdentifier"] for s in got.get("Subnets", []))
+    if have != sorted(group["subnet_ids"]):
+        differences.append(f"{label}: subnets {have}, want {sorted(group['subnet_ids'])}")
+    diff_tags(label, _rds_tags(rds, got), tags, differences)
+    return True
+
+
+def replica_checks(got, rep, check_subnets=True):
+    """(label, actual, desired) a replica adds to the common instance checks: where it lives
+    (subnet group, and its subnets unless ``check_subnets`` is false) and the automated
+    backups a cross-region replica needs before it can be promoted safely."""
+    checks = []
+    subnet_group = got.get("DBSubnetGroup") or {}
+    if rep.get("subnet_group"):
+        checks.append(("subnet group", subnet_group.get("DBSubnetGroupName"), rep["subnet_group"]))
+        if check_subnets and rep.get("subnet_ids") is not None:
+            have = sorted(s.get("SubnetIdentifier") for s in subnet_group.get("Subnets", []))
+            checks.append(("subnets", have, sorted(rep["subnet_ids"])))
+    if rep.get("backup_retention") is not None:
+        checks.append(
+            ("backup retention", got.get("BackupRetentionPeriod", 0), rep["backup_retention"])
+        )
+    return checks
+
+
 def rds_state(clients, spec):
     rds = clients("rds")
     differences = []
@@ -918,18 +1087,20 @@ def rds_state(clients, spec):
     tags = spec["tags"]
 
     group = spec["subnet_group"]
-    try:
-        got = rds.describe_db_subnet_groups(DBSubnetGroupName=group["name"])["DBSubnetGroups"]
-        if not got:
-            raise LookupError(group["name"])
-        got = got[0]
-        have = sorted(s["SubnetIdentifier"] for s in got.get("Subnets", []))
-        if have != sorted(group["subnet_ids"]):
-            differences.append(f"DB subnet group {group['name']}: subnets differ")
-        diff_tags(f"DB subnet group {group['name']}", _rds_tags(rds, got), tags, differences)
+    if _rds_subnet_group_state(rds, group, tags, "", differences):
         outputs["subnet_group"] = group["name"]
-    except (ClientError, LookupError):
-        differences.append(f"DB subnet group {group['name']} does not exist")
+    # The DR region's group of the same name, over the DR network's database subnets.
+    dr_group = spec.get("dr_subnet_group")
+    if dr_group:
+        where = f" ({dr_group['region']})"
+        if _rds_subnet_group_state(
+            clients("rds", dr_group["region"]), dr_group, tags, where, differences
+        ):
+            outputs["dr_subnet_group"] = {
+                "name": dr_group["name"],
+                "region": dr_group["region"],
+                "subnet_ids": sorted(dr_group["subnet_ids"]),
+            }
 
     pg = spec.get("parameter_group")
     try:
@@ -1038,12 +1209,22 @@ def rds_state(clients, spec):
             "address": (got.get("Endpoint") or {}).get("Address"),
             "port": (got.get("Endpoint") or {}).get("Port"),
         }
+        if rep.get("subnet_group"):
+            outputs["replicas"][rep["key"]].update(
+                subnet_group=(got.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"),
+                security_group_ids=sorted(
+                    g["VpcSecurityGroupId"] for g in got.get("VpcSecurityGroups", [])
+                ),
+                backup_retention=got.get("BackupRetentionPeriod"),
+            )
         source = got.get("ReadReplicaSourceDBInstanceIdentifier")
         if source not in (want["identifier"], outputs["primary"]["arn"]):
             differences.append(f"{label}: replicates {source}, want {want['identifier']}")
-        for what, have, wanted in _rds_instance_checks(
+        checks = _rds_instance_checks(
             got, dict(rep, multi_az=None), spec.get("check_performance_insights", True)
-        ):
+        )
+        checks += replica_checks(got, rep, spec.get("check_replica_subnets", True))
+        for what, have, wanted in checks:
             if have != wanted:
                 differences.append(f"{label}: {what} is {have}, want {wanted}")
         diff_tags(label, _rds_tags(client, got), tags, differences)
@@ -1102,6 +1283,55 @@ def elasticache_state(clients, spec):
     return differences, outputs
 
 
+# --------------------------------------------------------------------------- dr-state
+def dr_state_state(clients, spec):
+    """The DR state records (docs/dr.md) in every region of ``spec["regions"]``.
+
+    Converged when each region has every name of ``spec["records"]`` under the prefix
+    (``active`` and ``epochs/00000001``) holding a DR record. The layer only ever creates
+    a missing record, never rewrites one: a record that is not a DR record is reported for
+    a person (or the DR runbooks) to repair, and the verify step then fails. The outputs
+    name each region's ``active`` record and the authoritative one (highest epoch)."""
+    differences = []
+    prefix = spec["prefix"].rstrip("/")
+    outputs = {"prefix": prefix, "regions": {}}
+    active = {}
+    for region in spec["regions"]:
+        ssm = clients("ssm", region)
+        names = [f"{prefix}/{name}" for name in spec["records"]]
+        found = {p["Name"]: p for p in ssm.get_parameters(Names=names).get("Parameters", [])}
+        for name in names:
+            label = f"DR state {name} ({region})"
+            if name not in found:
+                differences.append(f"{label} does not exist")
+                continue
+            try:
+                record = parse_record(found[name].get("Value"))
+            except ValueError as err:
+                differences.append(
+                    f"{label} is not a DR record ({err}); site.yml never rewrites a record: "
+                    "repair it with the DR runbooks (docs/dr.md)"
+                )
+                continue
+            if record["active_region"] not in spec["regions"]:
+                differences.append(
+                    f"{label} names {record['active_region']}, not one of {spec['regions']}"
+                )
+            if name.endswith("/active"):
+                active[region] = record
+                outputs["regions"][region] = {
+                    k: record.get(k) for k in ("active_region", "epoch", "changed_at", "verb")
+                }
+    record, regions, conflict = authoritative(active)
+    outputs.update(
+        active_region=None if conflict or not record else record["active_region"],
+        epoch=record["epoch"] if record else None,
+        authoritative_regions=regions,
+        conflict=conflict,
+    )
+    return differences, outputs
+
+
 LAYERS = {
     "network": network_state,
     "security": security_state,
@@ -1112,4 +1342,5 @@ LAYERS = {
     "eks": eks_state,
     "rds": rds_state,
     "elasticache": elasticache_state,
+    "dr-state": dr_state_state,
 }

@@ -15,6 +15,10 @@ description:
   - The layer roles call it before their tasks, to skip a converged layer without a single
     mutating call (the no-op run), and after them, to verify the result and publish outputs.
   - Never changes anything; C(changed) is always false. Runs the same in check mode.
+  - I(region) selects the region a layer is described in; the DR copies of the network,
+    EKS and fleet layers (C(network-dr), C(eks-dr), C(fleet-dr) in site.yml) are the same
+    I(layer) described in the DR region. C(dr-state) describes the DR state records of
+    docs/dr.md in every region its spec names.
 author:
   - tradeops engineers (@tradeops)
 options:
@@ -22,7 +26,7 @@ options:
     description: Which layer to describe.
     type: str
     required: true
-    choices: [network, security, kinesis, s3, dns, fleet, eks, rds, elasticache, backup]
+    choices: [network, security, kinesis, s3, dns, fleet, eks, rds, elasticache, backup, dr-state]
   spec:
     description:
       - The desired state of the layer, as built by the layer role from its variables
@@ -53,6 +57,13 @@ EXAMPLES = r"""
     layer: network
     spec: "{{ __aws_network_spec }}"
   register: __aws_network_state
+
+- name: The same layer in the DR region
+  tradeops.platform.aws_layer_state:
+    layer: network
+    region: us-west-2
+    spec: "{{ __aws_network_spec }}"
+    outputs_path: "{{ aws_outputs_dir }}/network-dr.json"
 """
 
 RETURN = r"""
@@ -119,6 +130,7 @@ def main():
                     "rds",
                     "elasticache",
                     "backup",
+                    "dr-state",
                 ],
             ),
             spec=dict(type="dict", required=True),

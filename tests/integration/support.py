@@ -28,15 +28,21 @@ def tradeops(
     )
 
 
-# The AWS layers of playbooks/aws/site.yml: each runs as the pseudo-host aws-<layer>.
+# The AWS layers of playbooks/aws/site.yml: each runs as the pseudo-host aws-<layer>
+# (the -dr layers are the DR region's copies of network, fleet and EKS; dr-state is the
+# DR state in SSM of both regions).
 AWS_LAYERS = (
     "network",
+    "network-dr",
     "security",
     "kinesis",
     "s3",
     "dns",
+    "dr-state",
     "fleet",
+    "fleet-dr",
     "eks",
+    "eks-dr",
     "rds",
     "elasticache",
     "backup",
