@@ -168,6 +168,10 @@ def decide(own_region, answers):
                 invalid[region] = str(err)
     decision = {
         "allowed": False,
+        # True only on positive evidence: a readable record of a higher (or equal) epoch
+        # names another region. The watchdog stops running writers on that alone, never
+        # because a region could not be read (an API blip must not stop trading).
+        "superseded": False,
         "reason": "",
         "own_region": own_region,
         "authoritative": None,
@@ -207,6 +211,7 @@ def decide(own_region, answers):
             + others
         )
     if named[0] != own_region:
+        decision["superseded"] = True
         return refuse(
             f"epoch {top} ({', '.join(holders)}) names {named[0]}, not {own_region}: fenced"
             + others
@@ -308,6 +313,13 @@ def main(argv=None):
         description="May this host's engine start? Exit 0 allowed, 1 fenced, 2 config error.",
     )
     parser.add_argument("--config", default=DEFAULT_CONFIG, help=f"default {DEFAULT_CONFIG}")
+    parser.add_argument(
+        "--enforce",
+        metavar="UNIT",
+        action="append",
+        default=[],
+        help="watchdog: stop these running units when another region's epoch supersedes this one",
+    )
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
@@ -324,8 +336,24 @@ def main(argv=None):
         reason = f"fence check failed: {describe_error(err)}"
         print(json.dumps({"allowed": False, "reason": reason}))
         return EXIT_FENCED
+    if args.enforce and decision.get("superseded"):
+        decision["stopped"] = enforce(args.enforce)
     print(json.dumps(decision, sort_keys=True))
     return EXIT_ALLOWED if decision["allowed"] else EXIT_FENCED
+
+
+def enforce(units, run=None):
+    """Stop the units that are running (a writer left over in a superseded region)."""
+    import subprocess
+
+    run = run or subprocess.run
+    stopped = []
+    for unit in units:
+        active = run(["systemctl", "is-active", "--quiet", unit], check=False)
+        if active.returncode == 0:
+            run(["systemctl", "stop", unit], check=False)
+            stopped.append(unit)
+    return stopped
 
 
 if __name__ == "__main__":

@@ -69,6 +69,51 @@ def test_old_primary_back_sees_the_higher_epoch_and_refuses():
     assert decision["authoritative"]["epoch"] == 2
 
 
+def test_only_a_higher_epoch_naming_another_region_supersedes():
+    assert fence.decide(EAST, {EAST: rec(EAST, 1), WEST: rec(WEST, 2)})["superseded"] is True
+    # Unreadable or missing records refuse a start but are no evidence against a running writer.
+    for answers in (
+        {EAST: DOWN, WEST: rec(WEST, 2)},
+        {EAST: MISSING, WEST: rec(EAST, 1)},
+        {EAST: rec(EAST, 1), WEST: {"value": "not json"}},
+        {EAST: rec(EAST, 2), WEST: rec(WEST, 2)},
+    ):
+        decision = fence.decide(EAST, answers)
+        assert decision["allowed"] is False
+        assert decision["superseded"] is False, answers
+
+
+class FakeSystemctl:
+    def __init__(self, active):
+        self.active, self.calls = set(active), []
+
+    def __call__(self, argv, check=False):
+        self.calls.append(argv[1:])
+        running = argv[1] == "is-active" and argv[-1] in self.active
+        return subprocess.CompletedProcess(argv, 0 if running or argv[1] == "stop" else 3)
+
+
+def test_the_watchdog_stops_running_units_only_when_superseded(tmp_path, monkeypatch, capsys):
+    systemctl = FakeSystemctl(active=["refengine"])
+    assert fence.enforce(["refengine", "other"], run=systemctl) == ["refengine"]
+    assert ["stop", "refengine"] in systemctl.calls
+    assert ["stop", "other"] not in systemctl.calls
+    config = tmp_path / "fence.json"
+    config.write_text(json.dumps({"prefix": PREFIX, "regions": [EAST, WEST], "region": EAST}))
+    stops = []
+    monkeypatch.setattr(fence, "enforce", lambda units: stops.append(units) or units)
+    for answers, stopped in (
+        ({EAST: rec(EAST, 1), WEST: rec(WEST, 2)}, [["refengine"]]),
+        ({EAST: DOWN, WEST: rec(WEST, 2)}, []),
+    ):
+        stops.clear()
+        monkeypatch.setattr(fence, "fence", lambda cfg, a=answers: fence.decide(EAST, a))
+        assert fence.main(["--config", str(config), "--enforce", "refengine"]) == 1
+        assert stops == stopped
+        out = json.loads(capsys.readouterr().out)
+        assert ("stopped" in out) == bool(stopped)
+
+
 def test_dr_region_starts_while_the_old_region_is_down():
     decision = fence.decide(WEST, {EAST: DOWN, WEST: rec(WEST, 2)})
     assert decision["allowed"] is True
@@ -136,6 +181,7 @@ def test_the_decision_has_the_documented_keys():
     decision = fence.decide(EAST, {EAST: rec(EAST, 1)})
     assert set(decision) == {
         "allowed",
+        "superseded",
         "reason",
         "own_region",
         "authoritative",
