@@ -3,7 +3,7 @@
 JSON layout (INI: one section per key below; venues as ``[venue:NAME]`` sections)::
 
     {
-      "engine":    {"name": "refengine-a"},
+      "engine":    {"name": "refengine-a", "region": "us-east-1"},
       "http":      {"bind": "127.0.0.1", "port": 8080},
       "feed":      {"udp_enabled": true, "udp_bind": "127.0.0.1", "udp_port": 9000,
                     "kinesis_stream": null, "kinesis_endpoint_url": null,
@@ -12,13 +12,15 @@ JSON layout (INI: one section per key below; venues as ``[venue:NAME]`` sections
       "placement": {"mlockall": false, "hugetlbfs_mount": null,
                     "hugepage_buffer_mb": 2, "strict": false},
       "risk":      {"max_order_qty": 1000, "max_notional": 1000000.0},
+      "orders":    {"enabled": false, "required": false, "connect_timeout": 2.0},
       "venues":    {"xnys": {"endpoint": "fix://...", ...}},
       "db":        {...}, "redis": {...}
     }
 
-venues, db and redis are carried and shown (redacted) only; the engine does not connect
-to them. Secrets do not belong in this file: use the environment / an instance role for
-AWS, and keep anything secret-like out of logs (see ``redact``).
+venues and redis are carried and shown (redacted) only; db is where orders go when the
+orders section enables them (host, port, name, user, password; see orders.py). Secrets
+do not belong in this file: use the environment / an instance role for AWS, and keep
+anything secret-like out of logs (see ``redact``); the db password is redacted like any.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def _iterator(value: Any) -> str:
 
 # section -> key -> (converter, default)
 SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
-    "engine": {"name": (str, "refengine")},
+    "engine": {"name": (str, "refengine"), "region": (str, "")},
     "http": {"bind": (str, "127.0.0.1"), "port": (_port, 8080)},
     "feed": {
         "udp_enabled": (_bool, True),
@@ -109,8 +111,16 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
         "max_order_qty": (_positive_float, 1000.0),
         "max_notional": (_positive_float, 1_000_000.0),
     },
+    # POST /orders writes to the db section's PostgreSQL (refengine/orders.py).
+    # required: /ready answers 503 unless that database accepts writes.
+    "orders": {
+        "enabled": (_bool, False),
+        "required": (_bool, False),
+        "connect_timeout": (_positive_float, 2.0),
+    },
 }
-CARRIED = ("venues", "db", "redis")  # shown, never used
+CARRIED = ("venues", "db", "redis")  # shown; db is used by orders when they are enabled
+DB_KEYS = ("host", "port", "name", "user", "password")
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -177,7 +187,21 @@ def validate(raw: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError("[feed] kinesis_endpoint_url is set but kinesis_stream is not")
     if not config["feed"]["udp_enabled"] and not config["feed"]["kinesis_stream"]:
         raise ConfigError("[feed] no market data source: enable udp or set kinesis_stream")
+    if config["orders"]["required"] and not config["orders"]["enabled"]:
+        raise ConfigError("[orders] required is set but enabled is not")
+    if config["orders"]["enabled"]:
+        check_db_section(config["db"])
     return config
+
+
+def check_db_section(db: dict) -> None:
+    """The db section orders need: host, port, name, user, password."""
+    missing = [key for key in DB_KEYS if db.get(key) in (None, "")]
+    if missing:
+        raise ConfigError(f"[orders] enabled needs [db] {', '.join(missing)}")
+    port = db["port"]
+    if isinstance(port, bool) or not str(port).isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"[db] port: expected 1..65535, got {port!r}")
 
 
 def load(path: str | Path) -> dict[str, Any]:

@@ -17,9 +17,11 @@ from .book import BadMessage, Book, decide, parse_messages
 from .config import ConfigError, load, redact
 from .feeds import KinesisFeed, KinesisUnavailable, UdpFeed
 from .metrics import Metrics
+from .orders import FAILURE_REASONS, BadOrder, OrderStore, load_driver, parse_order, risk_reason
 from .placement import Placement
 
 EXIT_CONFIG = 2
+MAX_BODY_BYTES = 64 * 1024
 # Small thread stacks: with mlockall(MCL_FUTURE) every thread's whole stack is locked.
 THREAD_STACK_BYTES = 512 * 1024
 
@@ -29,7 +31,8 @@ def log(message: str) -> None:
 
 
 class Engine:
-    def __init__(self, config: dict, info: dict) -> None:
+    def __init__(self, config: dict, info: dict, driver=None) -> None:
+        """driver: the DB-API module orders use (psycopg2; a fake in tests), when enabled."""
         self.config = config
         self.info = info
         self.started = time.time()
@@ -41,6 +44,43 @@ class Engine:
         self.metrics = Metrics()
         self.udp: UdpFeed | None = None
         self.kinesis: KinesisFeed | None = None
+        self.orders: OrderStore | None = None
+        if config["orders"]["enabled"]:
+            self.orders = OrderStore(
+                config["db"],
+                engine=config["engine"]["name"],
+                region=config["engine"]["region"],
+                driver=driver if driver is not None else load_driver(),
+                connect_timeout=config["orders"]["connect_timeout"],
+            )
+        for reason in FAILURE_REASONS:
+            self.metrics.orders_failed.setdefault(reason, 0)
+
+    # -- orders --------------------------------------------------------------------
+    def place_order(self, raw: bytes) -> tuple[int, dict]:
+        """POST /orders: validate, risk-check, write; (HTTP status, JSON body)."""
+        if self.orders is None:
+            self.metrics.order_failed("disabled")
+            return HTTPStatus.SERVICE_UNAVAILABLE, {
+                "reason": "disabled",
+                "detail": "orders are not enabled on this engine ([orders] enabled)",
+                "committed": False,
+            }
+        try:
+            order = parse_order(json.loads(raw))
+        except (ValueError, BadOrder) as exc:
+            self.metrics.order_failed("invalid")
+            return HTTPStatus.BAD_REQUEST, {"reason": "invalid", "detail": str(exc)}
+        refused = risk_reason(order, self.config["risk"])
+        if refused:
+            self.metrics.order_failed("risk")
+            return HTTPStatus.UNPROCESSABLE_ENTITY, {"reason": "risk", "detail": refused}
+        code, body = self.orders.place(order)
+        if code == HTTPStatus.CREATED:
+            self.metrics.order_accepted()
+        else:
+            self.metrics.order_failed(body.get("reason", "database_error"))
+        return code, body
 
     # -- market data ---------------------------------------------------------------
     def on_payload(self, payload: bytes, received_ns: int) -> None:
@@ -129,6 +169,8 @@ class Engine:
             "status": "failing" if problems else "ok",
             "problems": problems,
             "name": self.config["engine"]["name"],
+            "region": self.config["engine"]["region"],
+            "orders": self.orders_report(),
             "version": self.info["version"],
             "fault": fault,
             "pid": os.getpid(),
@@ -143,11 +185,24 @@ class Engine:
         }
         return (HTTPStatus.SERVICE_UNAVAILABLE if problems else HTTPStatus.OK), body
 
+    def orders_report(self) -> dict:
+        orders = self.config["orders"]
+        report = {"enabled": orders["enabled"], "required": orders["required"]}
+        if self.orders is not None:
+            report.update(self.orders.report())
+        return report
+
     def ready(self) -> tuple[int, dict]:
         code, health = self.health()
         reasons = list(health["problems"])
         if self.kinesis is not None and self.kinesis.state != "reading":
             reasons.append(f"kinesis feed is {self.kinesis.state}: {self.kinesis.error}")
+        if self.orders is not None and self.config["orders"]["required"]:
+            writable, why = self.orders.writable()
+            if not writable:
+                reasons.append(
+                    f"orders are required and the database does not accept writes ({why})"
+                )
         ok = code == HTTPStatus.OK and not reasons
         return (HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE), {
             "ready": ok,
@@ -192,6 +247,24 @@ def make_handler(engine: Engine) -> type[BaseHTTPRequestHandler]:
             else:
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
 
+        def do_POST(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path != "/orders":
+                self._json(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
+                return
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 < length <= MAX_BODY_BYTES:
+                engine.metrics.order_failed("invalid")
+                self._json(
+                    HTTPStatus.BAD_REQUEST,
+                    {"reason": "invalid", "detail": f"a JSON body of 1..{MAX_BODY_BYTES} bytes"},
+                )
+                return
+            self._json(*engine.place_order(self.rfile.read(length)))
+
         def _json(self, code: int, body: dict) -> None:
             data = (json.dumps(body, indent=1, sort_keys=True) + "\n").encode()
             self._send(code, "application/json", data)
@@ -233,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         config = load(args.config)
+        # Orders need the PostgreSQL driver: a missing one is a configuration error, found
+        # by --check-config too (a deploy stops before the switch).
+        driver = load_driver() if config["orders"]["enabled"] else None
     except ConfigError as exc:
         log(f"config error: {exc}")
         return EXIT_CONFIG
@@ -241,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     threading.stack_size(THREAD_STACK_BYTES)
-    engine = Engine(config, info)
+    engine = Engine(config, info, driver=driver)
     try:
         engine.setup()
         http = ThreadingHTTPServer(
@@ -268,9 +344,14 @@ def main(argv: list[str] | None = None) -> int:
     udp = engine.udp.address if engine.udp else "off"
     kinesis = config["feed"]["kinesis_stream"] or "off"
     fault = f" fault={info['fault']}" if info["fault"] else ""
+    orders = (
+        f"{config['db']['host']}:{config['db']['port']}/{config['db']['name']}"
+        if engine.orders is not None
+        else "off"
+    )
     log(
         f"{info['version']} pid={os.getpid()} listening http={host}:{port} udp={udp} "
-        f"kinesis={kinesis}{fault}"
+        f"kinesis={kinesis} orders={orders}{fault}"
     )
     while not engine.stop.wait(0.5):
         pass

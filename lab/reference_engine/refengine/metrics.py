@@ -53,6 +53,17 @@ class Metrics:
         self.processed = 0
         self.rejected = 0
         self.decisions = {"order": 0, "risk_reject": 0}
+        # POST /orders: acknowledged (committed) orders, and failures by reason.
+        self.orders_accepted = 0
+        self.orders_failed: dict[str, int] = {}
+
+    def order_failed(self, reason: str) -> None:
+        with self.lock:
+            self.orders_failed[reason] = self.orders_failed.get(reason, 0) + 1
+
+    def order_accepted(self) -> None:
+        with self.lock:
+            self.orders_accepted += 1
 
     def render(self, info: dict[str, str], gauges: dict[str, tuple[str, float]]) -> str:
         labels = ",".join(f'{k}="{escape_label(str(v))}"' for k, v in sorted(info.items()))
@@ -60,6 +71,7 @@ class Metrics:
             hist = self.tick_to_trade.lines("tick_to_trade_seconds")
             processed, rejected = self.processed, self.rejected
             decisions = dict(self.decisions)
+            accepted, failed = self.orders_accepted, dict(self.orders_failed)
         lines = [
             "# HELP up Whether the engine process is serving (always 1 when scraped).",
             "# TYPE up gauge",
@@ -79,6 +91,15 @@ class Metrics:
             "# HELP decisions_total Decisions taken per tick, by result.",
             "# TYPE decisions_total counter",
             *(f'decisions_total{{result="{k}"}} {v}' for k, v in sorted(decisions.items())),
+            "# HELP orders_accepted_total Orders committed to the database and acknowledged (201).",
+            "# TYPE orders_accepted_total counter",
+            f"orders_accepted_total {accepted}",
+            "# HELP orders_failed_total Orders not acknowledged, by reason.",
+            "# TYPE orders_failed_total counter",
+            *(
+                f'orders_failed_total{{reason="{escape_label(k)}"}} {v}'
+                for k, v in sorted(failed.items())
+            ),
         ]
         for name, (help_text, value) in sorted(gauges.items()):
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {_fmt(value)}"]
