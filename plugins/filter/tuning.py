@@ -1,6 +1,6 @@
 # Copyright: (c) 2025, tradeops engineers
 # SPDX-License-Identifier: Apache-2.0
-"""Thin Jinja wrappers around module_utils.cpuset and module_utils.tuning_profile.
+"""Thin Jinja wrappers around module_utils.cpuset, .tuning_profile and .tuning_metrics.
 
 Documentation for each filter lives in the sidecar file of the same name
 (plugins/filter/<filter>.yml), as ansible-doc and ansible-test sanity expect for a
@@ -10,7 +10,10 @@ FilterModule that provides several filters.
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.tradeops.platform.plugins.module_utils import tuning_profile
+from ansible_collections.tradeops.platform.plugins.module_utils import (
+    tuning_metrics,
+    tuning_profile,
+)
 from ansible_collections.tradeops.platform.plugins.module_utils.cpuset import (
     CpuSetError,
     format_cpulist,
@@ -55,6 +58,13 @@ def tuning_verify(desired, facts):
     return tuning_profile.verify(desired, _facts(facts))
 
 
+def tuning_textfile(report, desired=None, kernel_judged=True, timestamp=None, previous=None):
+    try:
+        return tuning_metrics.textfile(report, desired, kernel_judged, timestamp, previous)
+    except tuning_metrics.MetricsError as exc:
+        raise AnsibleFilterError(f"tuning_textfile: {exc}") from exc
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -63,4 +73,5 @@ class FilterModule:
             "tuning_validate": tuning_validate,
             "tuning_render": tuning_render,
             "tuning_verify": tuning_verify,
+            "tuning_textfile": tuning_textfile,
         }
