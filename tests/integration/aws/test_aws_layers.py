@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 import pytest
 import yaml
 
-from ..support import AWS_LAYERS, ROOT, ansible_env, run_playbook
+from ..support import AWS_LAYERS, ROOT, VENV_BIN, ansible_env, run_playbook
 from .apilog import ApiLog
 
 pytestmark = pytest.mark.moto
@@ -91,6 +92,15 @@ def _seven_per_tier(base: int) -> list[str]:
             id="az-count-region-lacks",
         ),
         pytest.param(
+            {"aws_network_dr_vpc_cidr": "10.0.0.0/16"},
+            (
+                "aws_network_vpc_cidr (10.0.0.0/16) and aws_network_dr_vpc_cidr"
+                " (10.0.0.0/16) overlap",
+                "aws_network_dr_subnets: 10.1.101.0/24",
+            ),
+            id="dr-vpc-overlaps-primary",
+        ),
+        pytest.param(
             {"aws_network_flow_logs_retention_days": 42},
             "aws_network_flow_logs_retention_days must be one of",
             id="flow-log-retention",
@@ -136,7 +146,8 @@ def test_invalid_input_fails_in_preflight_before_any_change(
     moto.reset()
     proc, calls = _run(aws_api, outputs_dir, "-e", json.dumps(extra))
     assert proc.returncode != 0, proc.stdout[-3000:]
-    assert needle in " ".join(proc.stdout.split()), proc.stdout[-3000:]
+    for text in needle if isinstance(needle, tuple) else (needle,):
+        assert text in " ".join(proc.stdout.split()), proc.stdout[-3000:]
     # Reads only: the inventory (DescribeInstances), the account guard (STS, IAM aliases)
     # and the region's zones; no layer has started.
     assert not ApiLog.mutating(calls), f"mutating calls before the preflight failed: {calls}"
@@ -193,6 +204,20 @@ def test_create_from_empty(created, outputs_dir):
     backup = json.loads((outputs_dir / "backup.json").read_text())
     assert set(backup["vaults"]) == {"primary", "dr"}
     assert ":us-west-2:" in backup["vaults"]["dr"]["arn"]
+    network_dr = json.loads((outputs_dir / "network-dr.json").read_text())
+    assert network_dr["vpc_cidr"] == "10.1.0.0/16"
+    assert network_dr["name"] == network["name"]  # same names: one set of flows, two regions
+    assert len(network_dr["subnets"]["database"]) == 3
+    assert len(network_dr["nat_gateway_ids"]) == 1  # the lab's DR network: one shared NAT
+    fleet_dr = json.loads((outputs_dir / "fleet-dr.json").read_text())
+    assert set(fleet_dr["instances"]) == {"engine-west-1"}
+    assert fleet_dr["region"] == "us-west-2"
+    eks_dr = json.loads((outputs_dir / "eks-dr.json").read_text())
+    assert set(eks_dr["nodegroups"]) == set(eks["nodegroups"])
+    kinesis = json.loads((outputs_dir / "kinesis.json").read_text())
+    assert set(kinesis["dr_streams"]) == set(kinesis["streams"]) == {"market-data", "order-events"}
+    dr_state = json.loads((outputs_dir / "dr-state.json").read_text())
+    assert (dr_state["active_region"], dr_state["epoch"]) == ("us-east-1", 1)
 
 
 def test_rerun_changes_nothing_and_makes_no_mutating_call(created, aws_api, outputs_dir):
@@ -470,6 +495,187 @@ def test_no_secret_in_any_output_or_log(created, moto, outputs_dir):
             assert value not in text
 
 
+# ------------------------------------------------------------- the DR region's footprint
+DR = "us-west-2"
+DR_PREFIX = "/tradeops/lab/dr"
+
+
+def _vpc(moto, region):
+    vpcs = moto.client("ec2", region).describe_vpcs(
+        Filters=[{"Name": "tag:Project", "Values": ["tradeops"]}]
+    )["Vpcs"]
+    assert len(vpcs) == 1, (region, vpcs)
+    return vpcs[0]
+
+
+def _flows(moto, region):
+    """The region's security groups as region-neutral flows: peers by group name, the
+    VPC's own range as "vpc" (what makes two regions' groups comparable)."""
+    vpc = _vpc(moto, region)
+    groups = moto.client("ec2", region).describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+    )["SecurityGroups"]
+    names = {g["GroupId"]: g["GroupName"] for g in groups}
+    out = {}
+    for group in groups:
+        if group["GroupName"] == "default":
+            continue
+        flows = set()
+        for direction in ("IpPermissions", "IpPermissionsEgress"):
+            for perm in group[direction]:
+                ports = (perm["IpProtocol"], perm.get("FromPort"), perm.get("ToPort"))
+                for rng in perm.get("IpRanges", []):
+                    peer = "vpc" if rng["CidrIp"] == vpc["CidrBlock"] else rng["CidrIp"]
+                    flows.add((direction, *ports, peer, rng.get("Description")))
+                for pair in perm.get("UserIdGroupPairs", []):
+                    flows.add((direction, *ports, names[pair["GroupId"]], pair.get("Description")))
+        out[group["GroupName"]] = flows
+    return out
+
+
+def test_dr_network_has_its_own_range_and_the_primarys_flows(created, moto, outputs_dir):
+    primary, dr = _vpc(moto, "us-east-1"), _vpc(moto, DR)
+    assert (primary["CidrBlock"], dr["CidrBlock"]) == ("10.0.0.0/16", "10.1.0.0/16")
+    ec2 = moto.client("ec2", DR)
+    in_vpc = [{"Name": "vpc-id", "Values": [dr["VpcId"]]}]
+    subnets = ec2.describe_subnets(Filters=in_vpc)["Subnets"]
+    assert len(subnets) == 9 and all(s["CidrBlock"].startswith("10.1.") for s in subnets)
+    # One definition of the flows, two regions: the same groups with the same rules.
+    flows = _flows(moto, DR)
+    assert flows == _flows(moto, "us-east-1")
+    assert {"tradeops-lab-alb", "tradeops-lab-nodes", "tradeops-lab-rds"} <= set(flows)
+    # Gateways, endpoints and the flow log as the primary has them (one NAT in the lab's DR).
+    assert ec2.describe_internet_gateways(
+        Filters=[{"Name": "attachment.vpc-id", "Values": [dr["VpcId"]]}]
+    )["InternetGateways"]
+    nats = [n for n in ec2.describe_nat_gateways(Filter=in_vpc)["NatGateways"]]
+    assert len(nats) == 1 and nats[0]["State"] == "available"
+    services = {
+        e["ServiceName"] for e in ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"]
+    }
+    assert services == {f"com.amazonaws.{DR}.{s}" for s in ("s3", "dynamodb", "kinesis-streams")}
+    logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [dr["VpcId"]]}])
+    assert len(logs["FlowLogs"]) == 1
+    private = {s["SubnetId"] for s in subnets if {"Key": "Tier", "Value": "private"} in s["Tags"]}
+    for table in ec2.describe_route_tables(Filters=in_vpc)["RouteTables"]:
+        if {a.get("SubnetId") for a in table.get("Associations", [])} & private:
+            assert {r.get("NatGatewayId") for r in table["Routes"]} >= {nats[0]["NatGatewayId"]}
+
+
+def test_rds_dr_replica_in_the_dr_network_with_backups(created, moto, outputs_dir):
+    network_dr = json.loads((outputs_dir / "network-dr.json").read_text())
+    rds = moto.client("rds", DR)
+    replica = rds.describe_db_instances(DBInstanceIdentifier="tradeops-lab-pg-dr")["DBInstances"][0]
+    # The DR network's rds group (in the DR VPC), not the primary's nor a default one.
+    groups = [g["VpcSecurityGroupId"] for g in replica["VpcSecurityGroups"]]
+    assert groups == [network_dr["security_groups"]["rds"]]
+    sg = moto.client("ec2", DR).describe_security_groups(GroupIds=groups)["SecurityGroups"][0]
+    assert sg["VpcId"] == network_dr["vpc_id"]
+    # The subnet group of that name in the DR region holds the DR database subnets. (moto
+    # reports a cross-region replica's group as the source region's: docs/aws.md.)
+    assert replica["DBSubnetGroup"]["DBSubnetGroupName"] == "tradeops-lab-pg"
+    group = rds.describe_db_subnet_groups(DBSubnetGroupName="tradeops-lab-pg")["DBSubnetGroups"][0]
+    dr_db = {s["id"] for s in network_dr["subnets"]["database"]}
+    assert {s["SubnetIdentifier"] for s in group["Subnets"]} == dr_db
+    assert group["VpcId"] == network_dr["vpc_id"]
+    # Backups on the replica (the role's 7 days; moto created it with the source's 30, so
+    # this is the converge's own ModifyDBInstance).
+    assert replica["BackupRetentionPeriod"] == 7
+
+
+def test_dr_engine_runs_from_its_launch_template(created, moto, outputs_dir):
+    network_dr = json.loads((outputs_dir / "network-dr.json").read_text())
+    security = json.loads((outputs_dir / "security.json").read_text())
+    ec2 = moto.client("ec2", DR)
+    (inst,) = [
+        i
+        for r in ec2.describe_instances(
+            Filters=[{"Name": "tag:Name", "Values": ["engine-west-1"]}]
+        )["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] == "running"
+    ]
+    tags = {t["Key"]: t["Value"] for t in inst["Tags"]}
+    assert tags["tradeops:role"] == "engine" and tags["Environment"] == "lab"
+    assert inst["InstanceType"] == "c5n.18xlarge"
+    assert inst["SubnetId"] in {s["id"] for s in network_dr["subnets"]["private"]}
+    assert inst["MetadataOptions"]["HttpTokens"] == "required"
+    assert inst["IamInstanceProfile"]["Arn"] == security["instance_profiles"]["engine"]
+    assert [g["GroupId"] for g in inst["NetworkInterfaces"][0]["Groups"]] == [
+        network_dr["security_groups"]["nodes"]
+    ]
+    (template,) = ec2.describe_launch_templates(LaunchTemplateNames=["tradeops-lab-engine-dr"])[
+        "LaunchTemplates"
+    ]
+    assert tags["aws:ec2launchtemplate:id"] == template["LaunchTemplateId"]
+    data = ec2.describe_launch_template_versions(
+        LaunchTemplateId=template["LaunchTemplateId"], Versions=["$Default"]
+    )["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    (root,) = data["BlockDeviceMappings"]
+    assert root["Ebs"]["Encrypted"] and root["Ebs"]["VolumeType"] == "gp3"
+    assert root["Ebs"]["KmsKeyId"] == _data_key(moto, DR)
+    assert data["NetworkInterfaces"][0]["Groups"] == [network_dr["security_groups"]["nodes"]]
+
+
+def test_the_inventory_finds_both_regions_engines_with_their_region(created, aws_api):
+    proc = subprocess.run(
+        [str(VENV_BIN / "ansible-inventory"), "--list"],
+        cwd=ROOT,
+        env=ansible_env(TRADEOPS_MOTO_PORT=str(aws_api.port)),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    inventory = json.loads(proc.stdout)
+    hostvars = inventory["_meta"]["hostvars"]
+    assert set(inventory["engines_ec2"]["hosts"]) == {
+        "engine-c5n-1",
+        "engine-c5n-2",
+        "engine-metal-1",
+        "engine-west-1",
+    }
+    assert hostvars["engine-west-1"]["tradeops_region"] == DR
+    assert hostvars["engine-c5n-1"]["tradeops_region"] == "us-east-1"
+    assert inventory["region_us_west_2"]["hosts"] == ["engine-west-1"]
+
+
+def test_dr_eks_is_a_warm_standby_of_the_primary(created, moto):
+    eks = moto.client("eks", DR)
+    cluster = eks.describe_cluster(name="tradeops-lab")["cluster"]
+    assert cluster["encryptionConfig"][0]["provider"]["keyArn"] == _data_key(moto, DR)
+    primary = moto.client("eks")
+    for name in ("general", "compute-spot", "memory"):
+        got = eks.describe_nodegroup(clusterName="tradeops-lab", nodegroupName=name)["nodegroup"]
+        ref = primary.describe_nodegroup(clusterName="tradeops-lab", nodegroupName=name)
+        assert got["scalingConfig"]["minSize"] == got["scalingConfig"]["desiredSize"] == 1
+        assert got["scalingConfig"]["maxSize"] == ref["nodegroup"]["scalingConfig"]["maxSize"]
+        assert got["instanceTypes"] == ref["nodegroup"]["instanceTypes"]
+
+
+def test_dr_streams_and_state_records(created, moto):
+    kinesis = moto.client("kinesis", DR)
+    for name in ("tradeops-lab-market-data", "tradeops-lab-order-events"):
+        got = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+        assert got["EncryptionType"] == "KMS"
+        assert got["KeyId"] in ("alias/tradeops-lab-data", _data_key(moto, DR))
+    for region in ("us-east-1", DR):
+        ssm = moto.client("ssm", region)
+        names = [f"{DR_PREFIX}/active", f"{DR_PREFIX}/epochs/00000001"]
+        found = {p["Name"]: p["Value"] for p in ssm.get_parameters(Names=names)["Parameters"]}
+        assert set(found) == set(names), region
+        for value in found.values():
+            record = json.loads(value)
+            assert (record["active_region"], record["epoch"], record["verb"]) == (
+                "us-east-1",
+                1,
+                "init",
+            )
+            assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", record["changed_at"])
+        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=names[0])["TagList"]
+        assert _tagged(tags), region
+
+
 # ------------------------------------------------------------- the backups bucket
 # The backup agents' repositories live under restic/ and pgbackrest/ of the backups bucket
 # (inventories/lab/group_vars/all/backup.yml, roles/backup_pgbackrest): no lifecycle rule
@@ -582,6 +788,52 @@ def test_the_old_whole_bucket_tiers_rule_is_replaced(created, moto, aws_api, out
     assert not ApiLog.mutating(calls)
 
 
+def _dr_records(moto):
+    out = {}
+    for region in ("us-east-1", DR):
+        ssm = moto.client("ssm", region)
+        for param in ssm.get_parameters_by_path(Path=DR_PREFIX, Recursive=True)["Parameters"]:
+            out[(region, param["Name"])] = (param["Value"], param["Version"])
+    return out
+
+
+def test_a_converge_never_undoes_a_failover(created, moto, aws_api, outputs_dir):
+    """A failover (simulated as the runbook records it: epochs/00000002 claimed, active moved
+    to the DR region at epoch 2) survives a converge of the DR layers that runs every task:
+    no record is rewritten, and the DR cluster is sized like the primary's, not shrunk back
+    to its warm-standby size."""
+    moved = json.dumps(
+        {
+            "active_region": DR,
+            "epoch": 2,
+            "changed_at": "2026-12-01T00:00:00Z",
+            "run_id": "test-failover",
+            "verb": "failover",
+            "reason": "test",
+        },
+        separators=(",", ":"),
+    )
+    for region in ("us-east-1", DR):
+        ssm = moto.client("ssm", region)
+        ssm.put_parameter(Name=f"{DR_PREFIX}/epochs/00000002", Value=moved, Type="String")
+        ssm.put_parameter(Name=f"{DR_PREFIX}/active", Value=moved, Type="String", Overwrite=True)
+    before = _dr_records(moto)
+    layers = {"tradeops_aws_layers": ["dr-state", "eks-dr"], "tradeops_aws_skip_converged": False}
+    proc, calls = _run(aws_api, outputs_dir, "-e", json.dumps(layers))
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    recap = _recap(proc.stdout)
+    assert recap["aws-dr-state"]["changed"] == 0, proc.stdout[-4000:]
+    assert "PutParameter" not in calls and "DeleteParameter" not in calls, ApiLog.mutating(calls)
+    assert _dr_records(moto) == before
+    dr_state = json.loads((outputs_dir / "dr-state.json").read_text())
+    assert (dr_state["active_region"], dr_state["epoch"]) == (DR, 2)
+    # The DR region is active: its node groups take the primary's sizes.
+    assert recap["aws-eks-dr"]["changed"] >= 1
+    eks = moto.client("eks", DR)
+    general = eks.describe_nodegroup(clusterName="tradeops-lab", nodegroupName="general")
+    assert general["nodegroup"]["scalingConfig"] == {"minSize": 3, "maxSize": 10, "desiredSize": 3}
+
+
 def test_teardown_refuses_without_confirmation(created, aws_api, outputs_dir):
     mark = aws_api.mark()
     proc = run_playbook("playbooks/aws/teardown.yml", env=_env(aws_api, outputs_dir))
@@ -620,6 +872,29 @@ def test_teardown_removes_the_environment(created, moto, aws_api, outputs_dir):
         assert not moto.client("rds", region).describe_db_instances()["DBInstances"], region
         assert not moto.client("backup", region).list_backup_vaults()["BackupVaultList"], region
     assert not moto.client("rds").describe_db_subnet_groups()["DBSubnetGroups"]
+    # The DR region's footprint: network, engine and its template, cluster, streams, state.
+    ec2_dr = moto.client("ec2", DR)
+    assert not ec2_dr.describe_vpcs(Filters=[{"Name": "tag:Project", "Values": ["tradeops"]}])[
+        "Vpcs"
+    ]
+    assert not [
+        i
+        for r in ec2_dr.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] not in ("terminated", "shutting-down")
+    ]
+    assert not ec2_dr.describe_launch_templates()["LaunchTemplates"]
+    assert not moto.client("eks", DR).list_clusters()["clusters"]
+    assert not moto.client("kinesis", DR).list_streams()["StreamNames"]
+    assert not moto.client("rds", DR).describe_db_subnet_groups()["DBSubnetGroups"]
+    for region in ("us-east-1", DR):
+        ssm = moto.client("ssm", region)
+        assert not ssm.get_parameters_by_path(Path=DR_PREFIX, Recursive=True)["Parameters"]
+    assert not [
+        r["RoleName"]
+        for r in moto.client("iam").list_roles()["Roles"]
+        if r["RoleName"].startswith("tradeops-lab")
+    ]
     for region in ("us-east-1", "us-west-2"):
         kms = moto.client("kms", region)
         for key in kms.list_keys()["Keys"]:
