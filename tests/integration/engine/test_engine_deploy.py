@@ -123,6 +123,35 @@ def launch_engine_instances(lab_env) -> None:
         )
 
 
+def seed_dr_state(lab_env) -> None:
+    """The DR state the dr-state layer creates at epoch 1 (us-east-1 active), in both regions.
+
+    The engine play fences its hosts on it (roles/dr_fence): us-east-1's engines deploy and
+    start; a host of another region would get its release installed but stay stopped."""
+    import boto3
+
+    record = json.dumps(
+        {
+            "active_region": "us-east-1",
+            "epoch": 1,
+            "changed_at": "2026-12-06T00:00:00.000Z",
+            "run_id": "",
+            "verb": "init",
+            "reason": "test seed",
+        }
+    )
+    for region in ("us-east-1", "us-west-2"):
+        ssm = boto3.client(
+            "ssm",
+            endpoint_url=f"http://127.0.0.1:{lab_env['TRADEOPS_MOTO_PORT']}",
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        for name in ("/tradeops/lab/dr/active", "/tradeops/lab/dr/epochs/00000001"):
+            ssm.put_parameter(Name=name, Value=record, Type="String", Overwrite=True)
+
+
 @pytest.fixture(scope="module")
 def lab(lab_env):
     started = time.monotonic()
@@ -130,6 +159,7 @@ def lab(lab_env):
     try:
         assert up.returncode == 0, up.stderr
         launch_engine_instances(lab_env)
+        seed_dr_state(lab_env)
         TIMINGS["lab up + engine instances"] = round(time.monotonic() - started, 1)
         yield json.loads(up.stdout)
     finally:
