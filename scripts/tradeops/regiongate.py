@@ -281,6 +281,8 @@ class GateHandler(BaseHTTPRequestHandler):
                 action = form_action(query)
         entry = {
             "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
+            # Who called: the controller (127.0.0.1) or a lab host (its lab address).
+            "client": self.client_address[0],
             "region": region,
             "service": service,
             "action": action,
