@@ -561,7 +561,7 @@ class Lab:
             return "created"
         if info["State"].get("Status") == "paused":
             if host.region in (failed or set()):
-                return "paused"  # its region is failed: up does not undo that
+                return "kept paused"  # its region is failed: up does not undo that
             self.podman("unpause", name)
             return "unpaused"
         if not info["State"]["Running"]:
@@ -600,7 +600,7 @@ class Lab:
         for region in sorted(failed):
             for host, what in self.fail_region(region)["hosts"].items():
                 if what == "paused":
-                    states[host] = "paused"
+                    states[host] += ", paused"
         return states
 
     def down(self) -> dict[str, list[str]]:

@@ -282,6 +282,15 @@ def test_failing_a_region_takes_its_api_and_hosts_down_until_restored(lab, lab_e
             tradeops("lab", "fail-region", "us-east-1", "--json", env=lab_env).stdout
         )
         assert set(again["hosts"].values()) == {"already paused"}
+        # lab up does not undo a failure.
+        up = tradeops("lab", "up", "--json", env=lab_env)
+        assert up.returncode == 0, up.stderr
+        actions = json.loads(up.stdout)["actions"]
+        assert {h: actions[h] for h in HOSTS} == {
+            **dict.fromkeys(EAST, "kept paused"),
+            **dict.fromkeys(WEST, "running"),
+        }
+        assert api.failed_regions() == ["us-east-1"]
     finally:
         restored = tradeops("lab", "restore-region", "us-east-1", "--json", env=lab_env)
     assert restored.returncode == 0, restored.stderr

@@ -243,7 +243,8 @@ class PodmanDouble:
 def lab_with_podman(tmp_path, monkeypatch):
     """Lab "t" in a copy of the checkout, its containers in a podman double: all running
     except db-east-1, which does not exist."""
-    monkeypatch.delenv("TRADEOPS_LAB_SUBNET", raising=False)
+    for key in ("TRADEOPS_LAB_SUBNET", "TRADEOPS_MOTO_PORT", "TRADEOPS_LAB_NAME"):
+        monkeypatch.delenv(key, raising=False)
     lab = Lab(root=lab_copy(tmp_path), name="t")
     states = {f"t-{h.name}": "running" for h in lab.hosts if h.name != "db-east-1"}
     podman = PodmanDouble(tmp_path, states)
