@@ -14,7 +14,8 @@ unchanged (the Host header too, so moto builds the same URLs it would without th
   us-east-1.
 - The failed-regions file (one region a line) is read on every signed request: a small
   read costs microseconds against moto's milliseconds, and a change takes effect at once.
-- Every request is one JSON line in the log: time, region, service, action (the operation:
+- Every request is one JSON line in the log: time, client (the caller's address: the
+  controller's 127.0.0.1 or a lab host's), region, service, action (the operation:
   X-Amz-Target's part after the dot, or Action= of a form body or the query), method, path
   (without the query), refused, status, ms.
 - Keep-alive: each client connection is served by one thread (HTTP/1.1, persistent).

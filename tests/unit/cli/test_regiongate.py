@@ -214,6 +214,7 @@ def test_a_request_passes_through_unchanged(gate, upstream):
     body_sent = b"Action=GetCallerIdentity&Version=2011-06-15"
     assert seen["sha256"] == hashlib.sha256(body_sent).hexdigest()
     (entry,) = gate.log()
+    assert entry["client"] == "127.0.0.1"
     assert entry["region"] == "us-east-1" and entry["service"] == "sts"
     assert entry["action"] == "GetCallerIdentity"
     assert (entry["method"], entry["path"], entry["refused"], entry["status"]) == (
