@@ -54,10 +54,16 @@ class FakeEngine:
                     if stored is not None:
                         return self._send(
                             409,
-                            {"reason": "duplicate", "stored": {"seq": order["seq"],
-                             "client_order_id": stored, "engine": engine.name,
-                             "region": engine.region}},
-                        )  # fmt: skip
+                            {
+                                "reason": "duplicate",
+                                "stored": {
+                                    "seq": order["seq"],
+                                    "client_order_id": stored,
+                                    "engine": engine.name,
+                                    "region": engine.region,
+                                },
+                            },
+                        )
                     engine.db.rows[order["seq"]] = order["client_order_id"]
                 if mode == "lose_answer":
                     engine.mode = "ok"  # once
@@ -66,9 +72,13 @@ class FakeEngine:
                     return None
                 return self._send(
                     201,
-                    {"seq": order["seq"], "region": engine.region, "engine": engine.name,
-                     "committed": True},
-                )  # fmt: skip
+                    {
+                        "seq": order["seq"],
+                        "region": engine.region,
+                        "engine": engine.name,
+                        "committed": True,
+                    },
+                )
 
             def _send(self, code, body):
                 data = json.dumps(body).encode()
@@ -127,8 +137,9 @@ def wait_until(predicate, timeout=10.0, what=""):
 def test_a_steady_run_acks_consecutive_seqs_on_the_first_engine(tmp_path):
     with engines(("east", "us-east-1", "ok"), ("west", "us-west-2", "ok")) as (db, (east, west)):
         acks, status = tmp_path / "acks.jsonl", tmp_path / "status.json"
-        gen = orders.LoadGen([east.url, west.url], rate=40, acks=acks, status=status,
-                             start_seq=100, duration=1.5)  # fmt: skip
+        gen = orders.LoadGen(
+            [east.url, west.url], rate=40, acks=acks, status=status, start_seq=100, duration=1.5
+        )
         assert gen.run() == 0
         records = read_acks(acks)
         seqs = [r["seq"] for r in records]
@@ -152,8 +163,9 @@ def test_failover_retries_the_same_seq_and_sticks_to_the_engine_that_answers(tmp
     specs = (("east", "us-east-1", "ok"), ("west", "us-west-2", "read_only"))
     with engines(*specs) as (db, (east, west)):
         acks, status = tmp_path / "acks.jsonl", tmp_path / "status.json"
-        gen = orders.LoadGen([east.url, west.url], rate=50, acks=acks, status=status,
-                             duration=8, retry_interval=0.05)  # fmt: skip
+        gen = orders.LoadGen(
+            [east.url, west.url], rate=50, acks=acks, status=status, duration=8, retry_interval=0.05
+        )
         thread, result = run_in_thread(gen)
         wait_until(lambda: gen.acked >= 10, what="acks on east")
         # The drill: east is fenced (read-only), west is still a standby.
@@ -222,13 +234,29 @@ def test_sigterm_stops_the_process_cleanly(tmp_path):
     with engines(("east", "us-east-1", "ok")) as (_db, (east,)):
         acks, status = tmp_path / "acks.jsonl", tmp_path / "status.json"
         proc = subprocess.Popen(
-            [sys.executable, str(LOADGEN / "orders.py"), "--engine", east.url, "--rate", "30",
-             "--acks", str(acks), "--status", str(status), "--start-seq", "500"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                str(LOADGEN / "orders.py"),
+                "--engine",
+                east.url,
+                "--rate",
+                "30",
+                "--acks",
+                str(acks),
+                "--status",
+                str(status),
+                "--start-seq",
+                "500",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            wait_until(lambda: status.is_file() and json.loads(status.read_text())["acked"] >= 5,
-                       what="a status file with acks")  # fmt: skip
+            wait_until(
+                lambda: status.is_file() and json.loads(status.read_text())["acked"] >= 5,
+                what="a status file with acks",
+            )
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=10)
         finally:
