@@ -569,7 +569,7 @@ class Lab:
             return "started"
         return "running"
 
-    def wait_for_systemd(self, timeout: float = 90) -> None:
+    def wait_for_systemd(self, timeout: float = 180) -> None:
         states = self.container_states()
         pending = {
             self.container(h.name)

@@ -57,10 +57,12 @@ def lab_env() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def lab(lab_env):
     first = tradeops("lab", "up", "--json", env=lab_env)
-    assert first.returncode == 0, first.stderr
-    yield json.loads(first.stdout)
-    down = tradeops("lab", "down", env=lab_env)
-    assert down.returncode == 0, down.stderr
+    try:
+        assert first.returncode == 0, first.stderr
+        yield json.loads(first.stdout)
+    finally:  # a lab that came up only half way is removed too
+        down = tradeops("lab", "down", env=lab_env)
+        assert down.returncode == 0, down.stderr
 
 
 def run_site(lab_env, tmp_path: Path, *args: str) -> dict:
@@ -271,6 +273,12 @@ def test_failing_a_region_takes_its_api_and_hosts_down_until_restored(lab, lab_e
             check=False,
         )
         assert probe.stdout.splitlines() == ["us-west-2 ok", "us-east-1 503"], probe
+        from_host = {
+            (e["region"], e["refused"])
+            for e in api.gate_log(since=started)
+            if e["service"] == "ssm" and e["client"] == "198.19.250.41"  # engine-west-1
+        }
+        assert from_host == {("us-west-2", False), ("us-east-1", True)}
         # The lab counts as up (that is what it was asked to be), and says what is failed.
         status = tradeops("lab", "status", "--json", env=lab_env)
         assert status.returncode == 0, status.stdout
