@@ -843,7 +843,12 @@ def _launch_template_state(ec2, want, tags, differences, outputs):
     )["LaunchTemplateVersions"]
     data = version[0].get("LaunchTemplateData", {}) if version else {}
     differences.extend(f"{label}: {m}" for m in launch_template_differences(data, want))
-    diff_tags(label, tag_dict(template.get("Tags")), dict(tags, Name=want["name"]), differences)
+    # The template's tags as CreateTags left them (moto leaves DescribeLaunchTemplates' Tags
+    # at what the create gave; AWS reports the same in both).
+    got_tags = ec2.describe_tags(
+        Filters=[{"Name": "resource-id", "Values": [template["LaunchTemplateId"]]}]
+    ).get("Tags", [])
+    diff_tags(label, tag_dict(got_tags), dict(tags, Name=want["name"]), differences)
     return template["LaunchTemplateId"]
 
 

@@ -314,65 +314,76 @@ def _tagged(tags) -> bool:
 
 
 def test_everything_is_tagged(created, moto):
-    ec2 = moto.client("ec2")
-    proj = [{"Name": "tag:Project", "Values": ["tradeops"]}]
-    vpcs = ec2.describe_vpcs(Filters=proj)["Vpcs"]
-    assert len(vpcs) == 1
-    vpc = [{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}]
-    for what, items in {
-        "subnet": ec2.describe_subnets(Filters=vpc)["Subnets"],
-        "route table": [
-            t
-            for t in ec2.describe_route_tables(Filters=vpc)["RouteTables"]
-            if not any(a.get("Main") for a in t.get("Associations", []))
-        ],
-        "security group": [
-            g
-            for g in ec2.describe_security_groups(Filters=vpc)["SecurityGroups"]
-            if g["GroupName"] != "default"
-        ],
-        "nat gateway": ec2.describe_nat_gateways(Filter=vpc)["NatGateways"],
-        "internet gateway": ec2.describe_internet_gateways()["InternetGateways"],
-        "elastic ip": ec2.describe_addresses()["Addresses"],
-        "vpc endpoint": ec2.describe_vpc_endpoints(Filters=vpc)["VpcEndpoints"],
-        "instance": [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]],
-        "flow log": ec2.describe_flow_logs()["FlowLogs"],
-    }.items():
-        assert items, what
-        for item in items:
-            assert _tagged(item.get("Tags")), f"{what} {item} is not tagged"
+    for region in ("us-east-1", "us-west-2"):  # the primary and the DR region's copies
+        ec2 = moto.client("ec2", region)
+        proj = [{"Name": "tag:Project", "Values": ["tradeops"]}]
+        vpcs = ec2.describe_vpcs(Filters=proj)["Vpcs"]
+        assert len(vpcs) == 1, region
+        vpc = [{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}]
+        for what, items in {
+            "subnet": ec2.describe_subnets(Filters=vpc)["Subnets"],
+            "route table": [
+                t
+                for t in ec2.describe_route_tables(Filters=vpc)["RouteTables"]
+                if not any(a.get("Main") for a in t.get("Associations", []))
+            ],
+            "security group": [
+                g
+                for g in ec2.describe_security_groups(Filters=vpc)["SecurityGroups"]
+                if g["GroupName"] != "default"
+            ],
+            "nat gateway": ec2.describe_nat_gateways(Filter=vpc)["NatGateways"],
+            "internet gateway": ec2.describe_internet_gateways()["InternetGateways"],
+            "elastic ip": ec2.describe_addresses()["Addresses"],
+            "vpc endpoint": ec2.describe_vpc_endpoints(Filters=vpc)["VpcEndpoints"],
+            "instance": [
+                i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]
+            ],
+            "flow log": ec2.describe_flow_logs()["FlowLogs"],
+        }.items():
+            assert items, (region, what)
+            for item in items:
+                assert _tagged(item.get("Tags")), f"{what} {item} ({region}) is not tagged"
+        kinesis = moto.client("kinesis", region)
+        for stream in kinesis.list_streams()["StreamNames"]:
+            assert _tagged(kinesis.list_tags_for_stream(StreamName=stream)["Tags"]), stream
+        eks = moto.client("eks", region)
+        for name in eks.list_clusters()["clusters"]:
+            assert _tagged(eks.describe_cluster(name=name)["cluster"]["tags"]), name
+            for ng in eks.list_nodegroups(clusterName=name)["nodegroups"]:
+                got = eks.describe_nodegroup(clusterName=name, nodegroupName=ng)["nodegroup"]
+                assert _tagged(got["tags"]), (region, ng)
+    ec2 = moto.client("ec2", "us-west-2")
+    templates = ec2.describe_launch_templates()["LaunchTemplates"]
+    assert templates
+    for template in templates:  # tagged by CreateTags (docs/aws.md): read them as it left them
+        tags = ec2.describe_tags(
+            Filters=[{"Name": "resource-id", "Values": [template["LaunchTemplateId"]]}]
+        )["Tags"]
+        assert _tagged(tags), template
     iam = moto.client("iam")
     for role in iam.list_roles()["Roles"]:
         if role["RoleName"].startswith("tradeops-"):
             assert _tagged(iam.get_role(RoleName=role["RoleName"])["Role"].get("Tags")), role[
                 "RoleName"
             ]
-    kinesis = moto.client("kinesis")
-    for stream in kinesis.list_streams()["StreamNames"]:
-        assert _tagged(kinesis.list_tags_for_stream(StreamName=stream)["Tags"]), stream
     sm = moto.client("secretsmanager")
     for secret in sm.list_secrets()["SecretList"]:
         assert _tagged(secret.get("Tags")), secret["Name"]
     s3 = moto.client("s3")
     for bucket in s3.list_buckets()["Buckets"]:
         assert _tagged(s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"]), bucket["Name"]
-    rds = moto.client("rds")
     for region in ("us-east-1", "us-west-2"):
-        for db in moto.client("rds", region).describe_db_instances()["DBInstances"]:
+        rds = moto.client("rds", region)
+        for db in rds.describe_db_instances()["DBInstances"]:
             assert _tagged(db.get("TagList")), db["DBInstanceIdentifier"]
-    for group in rds.describe_db_subnet_groups()["DBSubnetGroups"]:
-        tags = rds.list_tags_for_resource(ResourceName=group["DBSubnetGroupArn"])["TagList"]
-        assert _tagged(tags), group["DBSubnetGroupName"]
+        for group in rds.describe_db_subnet_groups()["DBSubnetGroups"]:
+            tags = rds.list_tags_for_resource(ResourceName=group["DBSubnetGroupArn"])["TagList"]
+            assert _tagged(tags), (region, group["DBSubnetGroupName"])
     ec = moto.client("elasticache")
     for group in ec.describe_replication_groups()["ReplicationGroups"]:
         tags = ec.list_tags_for_resource(ResourceName=group["ARN"])["TagList"]
         assert _tagged(tags), group["ReplicationGroupId"]
-    eks = moto.client("eks")
-    for name in eks.list_clusters()["clusters"]:
-        assert _tagged(eks.describe_cluster(name=name)["cluster"]["tags"]), name
-        for ng in eks.list_nodegroups(clusterName=name)["nodegroups"]:
-            got = eks.describe_nodegroup(clusterName=name, nodegroupName=ng)["nodegroup"]
-            assert _tagged(got["tags"]), ng
     r53 = moto.client("route53")
     for zone in r53.list_hosted_zones()["HostedZones"]:
         zid = zone["Id"].split("/")[-1]

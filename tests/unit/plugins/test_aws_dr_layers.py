@@ -114,8 +114,9 @@ def test_a_pinned_ami_is_compared():
 
 
 class FakeEc2:
-    def __init__(self, template=True, instance_over=None, versions=(1, 1)):
+    def __init__(self, template=True, instance_over=None, versions=(1, 1), template_tags=None):
         self.template = template
+        self.template_tags = template_tags
         self.instance_over = instance_over or {}
         self.versions = versions
 
@@ -129,10 +130,18 @@ class FakeEc2:
                     "LaunchTemplateId": "lt-1",
                     "DefaultVersionNumber": self.versions[0],
                     "LatestVersionNumber": self.versions[1],
-                    "Tags": [*TAG_LIST, {"Key": "Name", "Value": LaunchTemplateNames[0]}],
                 }
             ]
         }
+
+    def describe_tags(self, Filters):
+        assert Filters == [{"Name": "resource-id", "Values": ["lt-1"]}]
+        tags = (
+            self.template_tags
+            if self.template_tags is not None
+            else [*TAG_LIST, {"Key": "Name", "Value": "tradeops-lab-engine-dr"}]
+        )
+        return {"Tags": [dict(t, ResourceId="lt-1", ResourceType="launch-template") for t in tags]}
 
     def describe_launch_template_versions(self, LaunchTemplateId, Versions):
         assert LaunchTemplateId == "lt-1"
@@ -192,6 +201,7 @@ def test_dr_fleet_converged_and_its_outputs():
     [
         (FakeEc2(template=False), "launch template tradeops-lab-engine-dr does not exist"),
         (FakeEc2(versions=(1, 2)), "default version 1 is not the latest (2)"),
+        (FakeEc2(template_tags=TAG_LIST), "launch template tradeops-lab-engine-dr: tags differ"),
         (
             FakeEc2(instance_over={"MetadataOptions": {"HttpTokens": "optional"}}),
             "instance engine-west-1: IMDSv2 is optional, want required",
