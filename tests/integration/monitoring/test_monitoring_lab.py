@@ -3,6 +3,11 @@ node_exporter and every engine, the rules pass promtool there, every Grafana pan
 query returns data where the lab can have it, a de-tuned host fires TuningDrift, and a
 second run and --check change nothing.
 
+The textfile metrics are written by their owners, never by this test: engine_tuning's
+verify writes tradeops_tuning.prom on a lab engine host (the test de-tunes that host's own
+eth0 and runs the verify), and the backup agents' job wrapper writes the backup
+freshness file for a job of the test's.
+
 The AWS layer runs first (network, security, fleet) so the cloud engine hosts exist and the
 aws_ec2 inventory finds them; then playbooks/hosts/monitoring.yml. The engine is
 started by the test itself (the reference engine, bound where Prometheus can reach it):
@@ -11,7 +16,9 @@ its deploy is the engine role's business, its scrape is this one's.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -24,10 +31,16 @@ from ..support import ROOT, _free_port, ansible_env, tradeops
 
 pytestmark = pytest.mark.lab
 
-LAB = "montest"
-SUBNET = "198.19.62.0/24"
+# A lab of its own; TRADEOPS_TEST_MONITORING_LAB / _SUBNET pick another name and /24 (to run
+# it beside another copy of this test).
+LAB = os.environ.get("TRADEOPS_TEST_MONITORING_LAB", "montest")
+SUBNET = os.environ.get("TRADEOPS_TEST_MONITORING_SUBNET", "198.19.62.0/24")
+MON_ADDRESS = str(ipaddress.ip_network(SUBNET)[31])  # mon-1's host number (lab/topology.yml)
 ENGINES = {"engine-c5n-1", "engine-c5n-2", "engine-metal-1", "engine-bm-1"}
-HOSTS = ENGINES | {"mon-1"}
+# node_exporter runs on engines:monitoring:databases (playbooks/hosts/monitoring.yml).
+HOSTS = ENGINES | {"mon-1", "db-east-1", "db-west-1"}
+# The engine host whose tuning the test verifies and de-tunes (an aws_ec2 host).
+TUNED = "engine-c5n-2"
 MON = f"{LAB}-mon-1"
 TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
 
@@ -39,7 +52,13 @@ EXCLUDED = {
     "node_ethtool_conntrack_allowance_exceeded": "veth has no ENA shaping counters",
     "node_ethtool_linklocal_allowance_exceeded": "veth has no ENA shaping counters",
     "pg_replication_lag_seconds": "no PostgreSQL replica or exporter in the lab",
+    "tradeops_tuning_isolated_cpu": (
+        "the lab's engine hosts are containers: CPU isolation is the machine's kernel, not "
+        "theirs, so engine_tuning writes no tradeops_tuning_isolated_cpu there (promtool "
+        "cases prove InterruptsOnIsolatedCPU)"
+    ),
 }
+BACKUP_JOB = ROOT / "roles" / "backup_restic" / "files" / "tradeops_backup_job.py"
 
 
 def podman(*args: str, env, check: bool = True, stdin: str | None = None):
@@ -87,13 +106,29 @@ def wait_for(predicate, timeout: float = 120, step: float = 3):
     return last
 
 
-def write_textfile(env, host: str, name: str, text: str) -> None:
-    """Write a *.prom file atomically, as the contract asks of its writers."""
-    path = f"{TEXTFILE_DIR}/{name}"
-    podman(
-        "exec", "-i", f"{LAB}-{host}", "sh", "-c", f"cat > {path}.tmp && mv {path}.tmp {path}",
-        env=env, stdin=text,
-    )  # fmt: skip
+def host_file(env, host: str, path: str) -> str:
+    return podman("exec", f"{LAB}-{host}", "cat", path, env=env).stdout
+
+
+def set_channels(env, host: str, rx: int, tx: int) -> dict:
+    """ethtool -L on the container's own eth0, from the machine (nsenter into its network
+    namespace: the container lacks CAP_NET_ADMIN); returns the channels read back."""
+    pid = podman("inspect", "--format", "{{.State.Pid}}", f"{LAB}-{host}", env=env).stdout.strip()
+    nsenter = ["nsenter", "--target", pid, "--net", "ethtool"]
+    subprocess.run([*nsenter, "-L", "eth0", "rx", str(rx), "tx", str(tx)], check=True, timeout=30)
+    out = subprocess.run(
+        [*nsenter, "-l", "eth0"], check=True, timeout=30, capture_output=True, text=True
+    ).stdout
+    current = out.split("Current hardware settings:")[1]
+    return {k: int(v) for k, v in (line.split(":") for line in current.splitlines()[1:3])}
+
+
+def verify_tuning(env, tmp_path: Path) -> dict:
+    """engine_tuning's verify on the tuned host, as the TuningDrift runbook says to run it."""
+    started = time.monotonic()
+    report = run("hosts/tuning", env, tmp_path, "--tags", "verify", "--limit", TUNED)
+    report["_seconds"] = time.monotonic() - started
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +209,7 @@ def targets_by_job(env) -> dict[str, dict[str, str]]:
 
 def test_run_ends_with_the_prometheus_address_and_health(converged):
     summary = converged["summary"]
-    assert summary["prometheus"].startswith("http://198.19.62.31:9090"), summary
+    assert summary["prometheus"].startswith(f"http://{MON_ADDRESS}:9090"), summary
     assert summary["monitoring health"].startswith("targets up "), summary
     assert converged["failures"] == []
     print(f"first monitoring run: {converged['_seconds']:.0f} s")
@@ -224,49 +259,61 @@ def test_rules_pass_promtool_on_the_monitoring_host(converged, lab, tmp_path):
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-def test_textfile_contracts_reach_prometheus_and_drift_fires(converged, lab):
-    now = int(time.time())
-    # A tuned host, as the tuning verify report would write it, and a backup job.
-    write_textfile(
-        lab,
-        "engine-c5n-1",
-        "tradeops_tuning.prom",
-        "# HELP tradeops_tuning_check_ok 1 when the check's desired state is the actual one.\n"
-        "# TYPE tradeops_tuning_check_ok gauge\n"
-        'tradeops_tuning_check_ok{check="cpu.isolated"} 1\n'
-        'tradeops_tuning_check_ok{check="hugepages.2M"} 1\n'
-        "tradeops_tuning_reboot_pending 0\n"
-        'tradeops_tuning_isolated_cpu{cpu="1"} 1\n'
-        f"tradeops_tuning_last_verify_timestamp_seconds {now}\n",
-    )
-    write_textfile(
-        lab,
-        "mon-1",
-        "tradeops_backup.prom",
-        f'tradeops_backup_last_success_timestamp_seconds{{job="restic"}} {now}\n',
-    )
-    # The de-tuned host: its isolated CPU is not isolated any more.
-    write_textfile(
-        lab,
-        "engine-c5n-2",
-        "tradeops_tuning.prom",
-        'tradeops_tuning_check_ok{check="cpu.isolated"} 0\n'
-        'tradeops_tuning_check_ok{check="hugepages.2M"} 1\n'
-        "tradeops_tuning_reboot_pending 1\n"
-        'tradeops_tuning_isolated_cpu{cpu="1"} 1\n'
-        f"tradeops_tuning_last_verify_timestamp_seconds {now}\n",
-    )
+STAMP = "tradeops_tuning_last_verify_timestamp_seconds "
+
+
+def without_stamp(text: str) -> tuple[list[str], int]:
+    """The file's lines but the verify timestamp, and the timestamp."""
+    lines = text.splitlines()
+    stamp = next(int(line.split()[1]) for line in lines if line.startswith(STAMP))
+    return [line for line in lines if not line.startswith(STAMP)], stamp
+
+
+@pytest.fixture(scope="module")
+def tuning_verified(converged, lab, tmp_path_factory):
+    """The role's verify on TUNED writes tradeops_tuning.prom (a second run with nothing
+    changed reports no change: the engine_tuning molecule scenario's idempotence step runs
+    the whole role twice, and tests/unit/plugins/test_tuning_metrics.py the change rule)."""
+    report = verify_tuning(lab, tmp_path_factory.mktemp("tuning"))
+    print(f"tuning verify: {report['_seconds']:.0f} s")
+    return report, host_file(lab, TUNED, f"{TEXTFILE_DIR}/tradeops_tuning.prom")
+
+
+def test_tuning_verify_writes_its_metrics(tuning_verified):
+    report, text = tuning_verified
+    assert report["hosts"][TUNED]["changed"] >= 1  # the file is new
+    # A container: its own eth0 is judged, the machine's kernel is not.
+    assert 'tradeops_tuning_check_ok{check="nic.eth0.channels.rx"} 1' in text
+    assert 'tradeops_tuning_check_ok{check="nic.eth0.channels.tx"} 1' in text
+    assert "tradeops_tuning_kernel_judged 0" in text
+    assert 'tradeops_tuning_profile_info{profile="lab"} 1' in text
+    assert abs(without_stamp(text)[1] - time.time()) < 600
+
+
+def test_textfile_contracts_reach_prometheus_and_drift_fires(tuning_verified, lab, tmp_path):
+    def series(expr):
+        return query(lab, expr)["data"]["result"]
+
+    ok = wait_for(lambda: series(f'tradeops_tuning_check_ok{{instance="{TUNED}"}} == 1'), 60)
+    assert {r["metric"]["check"] for r in ok} == {"nic.eth0.channels.rx", "nic.eth0.channels.tx"}
+    assert series("tradeops_tuning_check_ok == 0") == []
+    not_judged = series(f'tradeops_tuning_checks{{instance="{TUNED}",status="not_judged"}}')
+    assert not_judged and float(not_judged[0]["value"][1]) > 0
+
+    # A backup job of the test's own, run through the backup agents' job wrapper (the
+    # program the backup roles install): it writes tradeops_backup_<job>.prom itself.
+    podman("cp", str(BACKUP_JOB), f"{MON}:/tmp/tradeops-backup-job-montest.py", env=lab)
+    podman(
+        "exec", MON, "python3", "/tmp/tradeops-backup-job-montest.py", "--job", "montest",
+        "--textfile-dir", TEXTFILE_DIR, "--", "true",
+        env=lab,
+    )  # fmt: skip
 
     def drifting():
-        result = query(lab, "tradeops_tuning_check_ok == 0")["data"]["result"]
-        return [(r["metric"]["instance"], r["metric"]["check"]) for r in result]
-
-    assert wait_for(drifting, 60) == [("engine-c5n-2", "cpu.isolated")]
-    backup = wait_for(
-        lambda: query(lab, "tradeops_backup_last_success_timestamp_seconds")["data"]["result"], 60
-    )
-    assert backup and backup[0]["metric"]["backup_job"] == "restic"
-    assert "exported_job" not in backup[0]["metric"]
+        return sorted(
+            (r["metric"]["instance"], r["metric"]["check"])
+            for r in series("tradeops_tuning_check_ok == 0")
+        )
 
     def drift_alert():
         alerts = api(lab, "/api/v1/alerts")["data"]["alerts"]
@@ -276,20 +323,51 @@ def test_textfile_contracts_reach_prometheus_and_drift_fires(converged, lab):
             if a["labels"]["alertname"] == "TuningDrift" and a["state"] == "firing"
         ]
 
-    firing = wait_for(drift_alert, 120)
-    assert firing, api(lab, "/api/v1/alerts")
-    assert {a["labels"]["instance"] for a in firing} == {"engine-c5n-2"}
-    assert firing[0]["labels"]["severity"] == "warning"
-    # ... and Alertmanager has it, routed by severity.
-    delivered = wait_for(
-        lambda: [
-            a
-            for a in api(lab, "/api/v2/alerts", port=9093)
-            if a["labels"]["alertname"] == "TuningDrift"
-        ],
-        60,
+    # De-tune the host: more channels on its eth0 than its profile wants (the container's
+    # own network namespace, nothing of the machine's kernel), then the role's verify.
+    assert set_channels(lab, TUNED, rx=2, tx=2) == {"RX": 2, "TX": 2}
+    try:
+        detuned = verify_tuning(lab, tmp_path)
+        assert detuned["hosts"][TUNED]["changed"] == 1  # the metrics, nothing else
+        written = host_file(lab, TUNED, f"{TEXTFILE_DIR}/tradeops_tuning.prom")
+        assert 'tradeops_tuning_check_ok{check="nic.eth0.channels.rx"} 0' in written
+        assert wait_for(drifting, 60) == [
+            (TUNED, "nic.eth0.channels.rx"),
+            (TUNED, "nic.eth0.channels.tx"),
+        ]
+        want = {(TUNED, "nic.eth0.channels.rx"), (TUNED, "nic.eth0.channels.tx")}
+
+        def fired():
+            return {(a["labels"]["instance"], a["labels"]["check"]) for a in drift_alert()}
+
+        assert wait_for(lambda: fired() == want, 120), api(lab, "/api/v1/alerts")
+        firing = drift_alert()
+        assert firing[0]["labels"]["severity"] == "warning"
+        # ... and Alertmanager has it, routed by severity.
+        delivered = wait_for(
+            lambda: [
+                a
+                for a in api(lab, "/api/v2/alerts", port=9093)
+                if a["labels"]["alertname"] == "TuningDrift"
+            ],
+            60,
+        )
+        assert delivered and delivered[0]["receivers"][0]["name"] == "warning"
+    finally:
+        restored = set_channels(lab, TUNED, rx=1, tx=1)
+    assert restored == {"RX": 1, "TX": 1}
+    # The next verify says so, and the drift is gone from Prometheus; the file says what it
+    # said before the de-tuning, with a later verify time.
+    assert verify_tuning(lab, tmp_path)["hosts"][TUNED]["changed"] == 1
+    assert wait_for(lambda: drifting() == [], 60)
+    lines, stamp = without_stamp(host_file(lab, TUNED, f"{TEXTFILE_DIR}/tradeops_tuning.prom"))
+    assert lines == without_stamp(tuning_verified[1])[0]
+    assert stamp > without_stamp(tuning_verified[1])[1]
+
+    backup = wait_for(
+        lambda: series('tradeops_backup_last_success_timestamp_seconds{backup_job="montest"}'), 60
     )
-    assert delivered and delivered[0]["receivers"][0]["name"] == "warning"
+    assert backup and "exported_job" not in backup[0]["metric"]
 
 
 def dashboards(env) -> dict[str, dict]:
