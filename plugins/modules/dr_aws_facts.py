@@ -150,7 +150,16 @@ def _rds_summary(client, region, identifier, cloudwatch, lag_metric, ec2):
         db = client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
     except client.exceptions.DBInstanceNotFoundFault:
         return None
+    # The subnet group as the instance's own region knows it (a cross-region replica's
+    # embedded copy can describe the source region's group of the same name).
     group = db.get("DBSubnetGroup") or {}
+    if group.get("DBSubnetGroupName"):
+        try:
+            group = client.describe_db_subnet_groups(DBSubnetGroupName=group["DBSubnetGroupName"])[
+                "DBSubnetGroups"
+            ][0]
+        except client.exceptions.DBSubnetGroupNotFoundFault:
+            group = {}
     subnet_ids = [s["SubnetIdentifier"] for s in group.get("Subnets") or []]
     missing = []
     if subnet_ids:

@@ -340,6 +340,10 @@ def render_record(record: dict[str, Any], path: Path) -> str:
     for step in steps:
         if step.get("outcome") == "failed" and step.get("detail"):
             lines.append(f"  failed: {step.get('id')}: {step['detail']}")
+    lines += readiness_lines(steps)
+    if record.get("verb") in READ_ONLY_VERBS:
+        lines.append(f"  record: {path}")
+        return "\n".join(lines)
     targets = record.get("targets") or {}
     rto = (record.get("rto") or {}).get("seconds")
     measured = "not measured" if rto is None else f"measured {_seconds(rto)} s"
@@ -358,6 +362,29 @@ def render_record(record: dict[str, Any], path: Path) -> str:
         lines.append(f"  RPO: {key}: {_value(rpo[key])}")
     lines.append(f"  record: {path}")
     return "\n".join(lines)
+
+
+READ_ONLY_VERBS = ("status", "preflight")
+CHECK_MARKS = {"ok": "ok", "failed": "FAIL", "skipped": "skip"}
+
+
+def readiness_lines(steps: list[dict[str, Any]]) -> list[str]:
+    """The readiness checks of the last readiness step, one line each (ok / FAIL / skip)."""
+    checks = next(
+        (
+            (s.get("data") or {}).get("checks")
+            for s in reversed(steps)
+            if s.get("id") == "readiness" and (s.get("data") or {}).get("checks")
+        ),
+        None,
+    )
+    if not checks:
+        return []
+    lines = ["  readiness checks:"]
+    for check in checks:
+        state = "skipped" if check.get("skipped") else ("ok" if check.get("ok") else "failed")
+        lines.append(f"    {CHECK_MARKS[state]:<4} {check.get('name')}: {check.get('detail')}")
+    return lines
 
 
 def _value(value: Any) -> str:

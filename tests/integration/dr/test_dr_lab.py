@@ -395,7 +395,7 @@ def test_failback_killed_after_promotion_resumes_without_promoting_again(lab, la
         if new:
             record_path = new[0]
             steps = json.loads(record_path.read_text()).get("steps", [])
-            if any(s["step"] == "promote" and s.get("outcome") == "done" for s in steps):
+            if any(s["id"] == "promote" and s.get("outcome") == "done" for s in steps):
                 break
         time.sleep(0.3)
     else:
@@ -410,7 +410,7 @@ def test_failback_killed_after_promotion_resumes_without_promoting_again(lab, la
     assert f"resuming failback run {run_id}" in again.stderr
     record = report["dr_record"]
     assert record["run_id"] == run_id and record["status"] == "succeeded"
-    epochs = [s for s in record["steps"] if s["step"] == "epoch"]
+    epochs = [s for s in record["steps"] if s["id"] == "epoch"]
     assert epochs[-1]["outcome"] == "skipped"  # not claimed twice
     records = ssm_records(lab.moto_url)
     assert records[EAST]["epoch"] == 3 and records[EAST]["active_region"] == EAST

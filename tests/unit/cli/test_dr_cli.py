@@ -533,3 +533,32 @@ def test_a_run_toward_another_target_is_not_resumed(project, runner):
         json.loads(runner.requests[0].extra_vars[-1])["dr_run_id"]
         != "20261205T111500Z-switchover-2"
     )
+
+
+def test_a_preflight_record_shows_its_checks_and_no_rto_or_rpo(tmp_path):
+    record = {
+        "verb": "preflight",
+        "environment": "lab",
+        "status": "failed",
+        "run_id": "20261206T120000Z-preflight-1",
+        "steps": [
+            {
+                "id": "readiness",
+                "title": "preflight",
+                "outcome": "failed",
+                "seconds": 9.5,
+                "data": {
+                    "checks": [
+                        {"name": "dr_state", "ok": True, "skipped": False, "detail": "epoch 1"},
+                        {"name": "postgresql_lag", "ok": False, "skipped": False, "detail": "9 s"},
+                        {"name": "clocks", "ok": False, "skipped": True, "detail": "not read"},
+                    ]
+                },
+            }
+        ],
+    }
+    text = dr.render_record(record, tmp_path / "r.json")
+    assert "    ok   dr_state: epoch 1" in text
+    assert "    FAIL postgresql_lag: 9 s" in text
+    assert "    skip clocks: not read" in text
+    assert "RTO" not in text and "RPO" not in text
