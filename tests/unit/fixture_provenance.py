@@ -152,7 +152,7 @@ def _origin(fixture_set: FixtureSet) -> str:
     data = fixture_set.data
     if data.get("kind") == "recorded":
         rec = data.get("recorded") or {}
-        host = str(rec.get("host") or "").split(";")[0].split(" (")[0]
+        host = str(rec.get("host") or "").split(";", maxsplit=1)[0].split(" (", maxsplit=1)[0]
         kernel = f", kernel {rec['kernel']}" if rec.get("kernel") else ", kernel not noted"
         return host + kernel
     if data.get("kind") == "derived":

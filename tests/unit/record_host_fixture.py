@@ -222,7 +222,9 @@ def main(argv: list[str]) -> int:
         + yaml.safe_dump(provenance, sort_keys=False, width=100)
     )
     rec.write("PROVENANCE.yml", text)
-    print(f"recorded {sum(1 for _ in args.out.rglob('*') if _.is_file())} files into {args.out}")
+    print(
+        f"recorded {sum(1 for path in args.out.rglob('*') if path.is_file())} files into {args.out}"
+    )
     return 0
 
 

@@ -118,7 +118,8 @@ def test_files_entries_change_the_count_and_metadata_is_not_counted(tmp_path):
     }
     unit = _tree(tmp_path, provenance)
     (unit / "plugins" / "fixtures" / "box" / "more.txt").write_text("y\n")
-    (fixture_set,), _ = fp.load_sets(unit)
+    (fixture_set,), orphans = fp.load_sets(unit)
+    assert orphans == []
     assert fp.problems(fixture_set) == []
     assert fp.counts([fixture_set]) == {"recorded": 0, "published": 1, "derived": 1, "authored": 0}
     assert "| `plugins/fixtures/box` | published (1) + derived (1) | 2 |" in fp.block([fixture_set])
