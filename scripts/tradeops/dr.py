@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from . import exitcodes, paths
 from .lab import Lab
 from .runner import Refused, RunRequest, environment_name, run_playbook
@@ -202,10 +204,38 @@ def dr_extra_vars(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
     return {key: value for key, value in given.items() if value is not None}
 
 
+CLOUD_SOURCE_SUFFIXES = (".aws_ec2.yml", ".aws_ec2.yaml")
+
+
+def inventory_sources(inventory: Path, target_region: str) -> list[str]:
+    """The inventory's sources a failover to target_region may read.
+
+    Every source of the directory except the cloud (aws_ec2) sources that list another
+    region: that region is failed, its API does not answer, and an unparsable source fails
+    the whole inventory (ansible.cfg fails closed). Each region has a source of its own
+    (cloud-<region>.aws_ec2.yml)."""
+    sources = []
+    for path in sorted(inventory.iterdir()):
+        if path.name.startswith(".") or path.name in ("group_vars", "host_vars"):
+            continue
+        if path.name.endswith(CLOUD_SOURCE_SUFFIXES):
+            regions = (yaml.safe_load(path.read_text()) or {}).get("regions") or []
+            if any(region != target_region for region in regions):
+                continue
+        sources.append(str(path))
+    return sources
+
+
 def build_request(args: argparse.Namespace, run_id: str, environment: str) -> RunRequest:
+    sources = None
+    if args.verb == "failover" and args.target_region:
+        inventory = paths.project_root() / args.inventory
+        if inventory.is_dir():
+            sources = inventory_sources(inventory.resolve(), args.target_region)
     return RunRequest(
         playbook=f"dr/{args.verb}",
         inventory=args.inventory,
+        inventory_sources=sources,
         check=args.check,
         # Ours last: the values the guard rails checked win over a -e of the same name.
         extra_vars=[*args.extra_vars, json.dumps(dr_extra_vars(args, run_id))],
@@ -364,7 +394,8 @@ def render_record(record: dict[str, Any], path: Path) -> str:
     return "\n".join(lines)
 
 
-READ_ONLY_VERBS = ("status", "preflight")
+# Verbs that do not move the platform: no recovery time or point to report.
+READ_ONLY_VERBS = ("status", "preflight", "reprotect")
 CHECK_MARKS = {"ok": "ok", "failed": "FAIL", "skipped": "skip"}
 
 

@@ -20,6 +20,9 @@ DEFAULT_PROTECTED = "production,prod"
 class RunRequest:
     playbook: str
     inventory: str = "inventories/lab"
+    # The sources to read, when not every source of the inventory directory (a failover
+    # leaves out the failed region's cloud source); the directory still names the run.
+    inventory_sources: list[str] | None = None
     tags: list[str] = field(default_factory=list)
     skip_tags: list[str] = field(default_factory=list)
     limit: str | None = None
@@ -114,7 +117,7 @@ def run_playbook(request: RunRequest, stream=None, finish=None) -> int:
             private_data_dir=str(private),
             project_dir=str(root),
             playbook=str(playbook),
-            inventory=str(inventory),
+            inventory=request.inventory_sources or str(inventory),
             limit=request.limit,
             tags=",".join(request.tags) or None,
             cmdline=build_cmdline(request) or None,

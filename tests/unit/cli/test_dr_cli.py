@@ -562,3 +562,32 @@ def test_a_preflight_record_shows_its_checks_and_no_rto_or_rpo(tmp_path):
     assert "    FAIL postgresql_lag: 9 s" in text
     assert "    skip clocks: not read" in text
     assert "RTO" not in text and "RPO" not in text
+
+
+def test_a_failover_reads_no_cloud_source_of_the_failed_region(project, runner):
+    inventory = project / "inventories" / "staging"
+    (inventory / "hosts.yml").write_text("all: {}\n")
+    (inventory / "group_vars").mkdir()
+    for region in ("us-east-1", "us-west-2"):
+        (inventory / f"cloud-{region}.aws_ec2.yml").write_text(
+            f"plugin: amazon.aws.aws_ec2\nregions: [{region}]\n"
+        )
+    (inventory / "both.aws_ec2.yml").write_text(
+        "plugin: amazon.aws.aws_ec2\nregions: [us-east-1, us-west-2]\n"
+    )
+    cli.main(
+        [
+            "dr",
+            "failover",
+            "-i",
+            "inventories/staging",
+            "--target-region",
+            "us-west-2",
+            "--confirm",
+            "staging:us-west-2",
+        ]
+    )
+    sources = [Path(s).name for s in runner.requests[0].inventory_sources]
+    assert sources == ["cloud-us-west-2.aws_ec2.yml", "hosts.yml"]
+    cli.main(["dr", "switchover", "-i", "inventories/staging", "--confirm", "staging:us-west-2"])
+    assert runner.requests[1].inventory_sources is None
