@@ -320,6 +320,11 @@ def main(argv=None):
         default=[],
         help="watchdog: stop these running units when another region's epoch supersedes this one",
     )
+    parser.add_argument(
+        "--textfile",
+        metavar="PATH",
+        help="also write the decision as node_exporter textfile metrics to PATH",
+    )
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
@@ -338,8 +343,48 @@ def main(argv=None):
         return EXIT_FENCED
     if args.enforce and decision.get("superseded"):
         decision["stopped"] = enforce(args.enforce)
+    if args.textfile:
+        write_textfile(args.textfile, decision)
     print(json.dumps(decision, sort_keys=True))
     return EXIT_ALLOWED if decision["allowed"] else EXIT_FENCED
+
+
+def textfile_metrics(decision):
+    """The decision as Prometheus text: EngineDown spares a host whose writers are fenced."""
+    region = str(decision.get("own_region") or "")
+    authoritative = decision.get("authoritative") or {}
+    allowed = 1 if decision.get("allowed") else 0
+    superseded = 1 if decision.get("superseded") else 0
+    lines = [
+        "# HELP tradeops_dr_fence_allowed 1 when the DR fence lets this host's writers run.",
+        "# TYPE tradeops_dr_fence_allowed gauge",
+        f'tradeops_dr_fence_allowed{{region="{region}"}} {allowed}',
+        "# HELP tradeops_dr_fence_superseded 1 when a newer epoch names another region.",
+        "# TYPE tradeops_dr_fence_superseded gauge",
+        f'tradeops_dr_fence_superseded{{region="{region}"}} {superseded}',
+    ]
+    if authoritative.get("epoch") is not None:
+        lines += [
+            "# HELP tradeops_dr_fence_epoch The authoritative DR epoch this host read.",
+            "# TYPE tradeops_dr_fence_epoch gauge",
+            f'tradeops_dr_fence_epoch{{region="{region}",active="'
+            f'{authoritative.get("active_region", "")}"}} {int(authoritative["epoch"])}',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_textfile(path, decision):
+    """Atomically (temp file + rename); a missing directory only loses the metrics."""
+    import os
+
+    tmp = f"{path}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(textfile_metrics(decision))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as err:
+        decision["textfile_error"] = str(err)
 
 
 def enforce(units, run=None):

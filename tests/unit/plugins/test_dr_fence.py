@@ -461,3 +461,17 @@ def test_every_case_of_own_and_other_is_covered():
         ("names-own@2", "names-other@1"),
         ("names-other@2", "names-own@3"),
     }
+
+
+def test_the_watchdog_writes_the_decision_for_node_exporter(tmp_path):
+    path = tmp_path / "tradeops_dr_fence.prom"
+    fence.write_textfile(str(path), fence.decide(EAST, {EAST: rec(EAST, 1), WEST: rec(WEST, 2)}))
+    text = path.read_text()
+    assert 'tradeops_dr_fence_allowed{region="us-east-1"} 0' in text
+    assert 'tradeops_dr_fence_superseded{region="us-east-1"} 1' in text
+    assert 'tradeops_dr_fence_epoch{region="us-east-1",active="us-west-2"} 2' in text
+    fence.write_textfile(str(path), fence.decide(WEST, {EAST: DOWN, WEST: rec(WEST, 2)}))
+    assert 'tradeops_dr_fence_allowed{region="us-west-2"} 1' in path.read_text()
+    decision = fence.decide(WEST, {WEST: rec(WEST, 2)})
+    fence.write_textfile(str(tmp_path / "missing" / "x.prom"), decision)
+    assert "textfile_error" in decision
