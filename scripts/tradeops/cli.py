@@ -6,10 +6,18 @@ import argparse
 import json
 import sys
 import time
+import traceback
 
-from . import __version__, dr, exitcodes
+from . import __version__, dr, exitcodes, paths
 from .lab import Lab, LabError
-from .runner import Refused, RunRequest, run_playbook
+from .runner import (
+    Refused,
+    RunRequest,
+    UsageError,
+    is_lab_inventory,
+    resolve_inventory,
+    run_playbook,
+)
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in exitcodes.TABLE)
 
@@ -174,11 +182,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         verbosity=args.verbose,
         report=args.report,
     )
-    if request.inventory.rstrip("/").endswith("inventories/lab"):
-        lab = Lab()
-        if not lab.is_up():
-            raise Refused("the lab is not up: run `tradeops lab up` first")
+    root = paths.project_root()
+    if is_lab_inventory(root, resolve_inventory(root, request.inventory)):
+        Lab().require_up()  # names what is missing: host containers, moto, the gate
     return run_playbook(request)
+
+
+def internal_error(exc: BaseException) -> int:
+    """An unexpected error: one line for the operator, the traceback in a file."""
+    text = "".join(traceback.format_exception(exc))
+    where = None
+    try:
+        directory = paths.runs_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        where = directory / f"tradeops-error-{time.strftime('%Y%m%dT%H%M%S')}.txt"
+        where.write_text(text)
+    except (OSError, FileNotFoundError):
+        where = None
+    detail = f"the traceback is in {where}" if where else f"traceback:\n{text}"
+    print(
+        f"tradeops: internal error: {type(exc).__name__}: {exc} ({detail}; "
+        "please report it with the command line)",
+        file=sys.stderr,
+    )
+    return exitcodes.ERROR
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,9 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     except (Refused, LabError) as err:
         print(f"tradeops: {err}", file=sys.stderr)
         return exitcodes.PRECONDITION
+    except UsageError as err:
+        print(f"tradeops: {err}", file=sys.stderr)
+        return exitcodes.USAGE
     except KeyboardInterrupt:
         print("tradeops: interrupted", file=sys.stderr)
         return exitcodes.INTERRUPTED
+    except Exception as exc:  # the last line of defence: exit 1, the traceback in a file
+        return internal_error(exc)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,38 @@
 """Exit codes scripts can rely on (also listed in `tradeops --help`)."""
 
 OK = 0
-ERROR = 1  # unexpected error inside tradeops itself
-USAGE = 2  # bad command line (argparse uses 2 as well)
-PRECONDITION = 3  # refused before anything ran: lab down, unconfirmed protected env, ...
+ERROR = 1  # unexpected error inside tradeops itself (the message says where the details are)
+USAGE = 2  # bad command line: argparse's errors, tags or a --limit that match nothing
+PRECONDITION = 3  # refused before anything ran: lab down, malformed inventory, unconfirmed env
 FAILED = 4  # the play ran and at least one host failed a task
 UNREACHABLE = 5  # the play ran and at least one host was unreachable (and none failed)
-INTERRUPTED = 130
+INTERRUPTED = 130  # SIGINT (Ctrl-C) or SIGTERM: the run was stopped, all of it
 
 TABLE = (
     (OK, "success"),
-    (ERROR, "unexpected error in tradeops"),
-    (USAGE, "bad command line"),
-    (PRECONDITION, "refused before anything ran (lab not up, protected env not confirmed, ...)"),
+    (ERROR, "unexpected error in tradeops (a bug: the message says where the details are)"),
+    (USAGE, "bad command line (also: --tags, --skip-tags or --limit that match nothing)"),
+    (
+        PRECONDITION,
+        "refused before anything ran (lab not up, malformed inventory or vars file, "
+        "protected env not confirmed, ...)",
+    ),
     (FAILED, "a task failed on at least one host"),
     (UNREACHABLE, "at least one host was unreachable (none failed)"),
-    (INTERRUPTED, "interrupted (Ctrl-C)"),
+    (INTERRUPTED, "interrupted (Ctrl-C or SIGTERM): every process of the run stopped"),
 )
+
+# The word the run report (`--report`, tradeops-report.json) gives each code as "status".
+STATUS = {
+    OK: "ok",
+    ERROR: "error",
+    USAGE: "usage",
+    PRECONDITION: "refused",
+    FAILED: "failed",
+    UNREACHABLE: "unreachable",
+    INTERRUPTED: "interrupted",
+}
+
+
+def status(code: int) -> str:
+    return STATUS.get(code, "failed")

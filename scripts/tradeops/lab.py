@@ -664,12 +664,55 @@ class Lab:
             "hosts": hosts,
         }
 
+    def missing(self, status: dict[str, Any] | None = None) -> list[str]:
+        """What keeps the lab from being up, one part a line (empty: it is up).
+
+        moto, the gate, the network and every host container must be up; a failed region's
+        hosts count as up while paused (that is what failing a region means)."""
+        status = status or self.status()
+        parts = []
+        moto, gate = status["moto"], status["gate"]
+        if not moto["healthy"]:
+            if moto["pid"]:
+                parts.append(
+                    f"moto (pid {moto['pid']}) does not answer on {moto['url']}; "
+                    f"see {self.moto_logfile}"
+                )
+            else:
+                parts.append("moto is not running (behind the gate)")
+        if not gate["healthy"]:
+            if gate["pid"]:
+                parts.append(
+                    f"the region gate (the lab's AWS endpoint, pid {gate['pid']}) does not "
+                    f"answer on {gate['url']}" + ("" if moto["healthy"] else " (moto is down)")
+                )
+            else:
+                parts.append(
+                    f"the region gate (the lab's AWS endpoint {gate['url']}) is not running"
+                )
+        if not status["network"]:
+            parts.append(f"the lab network {self.network} does not exist")
+        down = [
+            f"{self.container(host)} ({state})"
+            for host, state in status["hosts"].items()
+            if not (state.startswith("running") or state.startswith("paused (region"))
+        ]
+        if down:
+            parts.append("host containers not running: " + ", ".join(down))
+        return parts
+
+    def require_up(self) -> None:
+        """LabError naming every missing part, unless the lab is up."""
+        parts = self.missing()
+        if parts:
+            raise LabError(
+                f"the lab {self.name} is not up: "
+                + "; ".join(parts)
+                + ". Run `tradeops lab up` (it starts what is missing; `tradeops lab status` shows "
+                "the rest)"
+            )
+
     def is_up(self) -> bool:
         """moto, the gate, the network and every host are up; a failed region's hosts
         count as up while paused (that is what failing a region means)."""
-        status = self.status()
-        healthy = status["moto"]["healthy"] and status["gate"]["healthy"] and status["network"]
-        return bool(healthy) and all(
-            state.startswith("running") or state.startswith("paused (region")
-            for state in status["hosts"].values()
-        )
+        return not self.missing()

@@ -7,7 +7,9 @@ elsewhere (CI logs).
 
 from __future__ import annotations
 
+import shutil
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -119,9 +121,12 @@ class RunTracker:
         return time.monotonic() - self.started
 
 
-# A failure's message is shown as one line of at most this many characters; task
-# messages put their verdict first so that the cut never hides it.
-MESSAGE_LIMIT = 500
+# A failure's message is shown whole, wrapped to the width of the output: multi-line
+# reasons (a tuning profile's list of problems) are the point of the message. Only a
+# message beyond this many characters (a module's whole stderr) is shortened, and the
+# summary says where the rest is (the run's artifacts).
+MESSAGE_LIMIT = 20000
+WRAP_WIDTH = 100  # when the output is not a terminal (CI logs)
 
 
 def _message(data: dict[str, Any]) -> str:
@@ -129,10 +134,48 @@ def _message(data: dict[str, Any]) -> str:
     msg = res.get("msg") or res.get("stderr") or res.get("reason") or ""
     if not msg and res.get("results"):
         msgs = [r.get("msg", "") for r in res["results"] if isinstance(r, dict) and r.get("failed")]
-        msg = "; ".join(m for m in msgs if m)
+        msg = "; ".join(str(m) for m in msgs if m)
     msg = str(msg).strip() or "failed (no message)"
-    first = msg.splitlines()[0]
-    return first if len(first) <= MESSAGE_LIMIT else first[: MESSAGE_LIMIT - 3] + "..."
+    if len(msg) > MESSAGE_LIMIT:
+        rest = len(msg) - MESSAGE_LIMIT
+        msg = msg[:MESSAGE_LIMIT] + f"\n... ({rest} more characters: see the run's job_events)"
+    return msg
+
+
+def format_failure(head: str, message: str, indent: str = "  ", width: int = WRAP_WIDTH) -> str:
+    """`head: message`, every line of the message kept and wrapped, continuation lines
+    indented under the head. Nothing is cut."""
+    lines = message.splitlines() or [""]
+    first = f"{indent}{head}: {lines[0]}"
+    body = indent + "    "
+    out: list[str] = []
+    wrap = textwrap.TextWrapper(
+        width=max(width, 40),
+        subsequent_indent=body,
+        break_long_words=True,
+        break_on_hyphens=False,
+        replace_whitespace=False,
+        drop_whitespace=True,
+    )
+    out.extend(wrap.wrap(first) or [first])
+    for line in lines[1:]:
+        if not line.strip():
+            continue
+        stripped = line.rstrip()
+        lead = len(stripped) - len(stripped.lstrip())
+        wrap.initial_indent = body + " " * lead
+        wrap.subsequent_indent = body + " " * (lead + 2)
+        out.extend(wrap.wrap(stripped.lstrip()))
+    return "\n".join(out)
+
+
+def output_width(stream: IO[str]) -> int:
+    try:
+        if stream.isatty():
+            return shutil.get_terminal_size((WRAP_WIDTH, 24)).columns
+    except (AttributeError, ValueError, OSError):
+        pass
+    return WRAP_WIDTH
 
 
 def _clock(seconds: float) -> str:
@@ -149,6 +192,7 @@ class ProgressDisplay:
         self.tracker = tracker
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if live is None else live
+        self.width = output_width(self.stream)
         self._width = 0
 
     def status_line(self) -> str:
@@ -171,7 +215,8 @@ class ProgressDisplay:
                 return True
             self._clear()
             word = "UNREACHABLE" if last.unreachable else "FAILED"
-            print(f"  {word} {last.host}: {last.task}: {last.message}", file=self.stream)
+            head = f"{word} {last.host}: {last.task}"
+            print(format_failure(head, last.message, width=self.width), file=self.stream)
         if self.live:
             line = self.status_line()
             pad = max(0, self._width - len(line))
@@ -197,9 +242,18 @@ class ProgressDisplay:
         self._clear()
 
 
-def render_summary(tracker: RunTracker, title: str, artifacts: str | None = None) -> str:
-    """The readable end-of-run report: per-host table, failures, published summary."""
-    lines = [f"== {title}: {_verdict(tracker)} in {_clock(tracker.elapsed())} =="]
+def render_summary(
+    tracker: RunTracker,
+    title: str,
+    artifacts: str | None = None,
+    status: str | None = None,
+    width: int = WRAP_WIDTH,
+) -> str:
+    """The readable end-of-run report: per-host table, failures, published summary.
+
+    `status` "interrupted" (the run was stopped by a signal) overrides the verdict."""
+    verdict = "INTERRUPTED" if status == "interrupted" else _verdict(tracker)
+    lines = [f"== {title}: {verdict} in {_clock(tracker.elapsed())} =="]
     if tracker.hosts:
         width = max(len("host"), *(len(h) for h in tracker.hosts))
         cols = ("ok", "changed", "failed", "unreachable", "skipped")
@@ -213,7 +267,8 @@ def render_summary(tracker: RunTracker, title: str, artifacts: str | None = None
         lines.append("  failures:")
         for failure in tracker.failures:
             word = "unreachable" if failure.unreachable else "failed"
-            lines.append(f"    {failure.host} [{word}] {failure.task}: {failure.message}")
+            head = f"{failure.host} [{word}] {failure.task}"
+            lines.append(format_failure(head, failure.message, indent="    ", width=width))
     if tracker.summary:
         lines.append("  platform:")
         width = max(len(k) for k in tracker.summary)

@@ -6,10 +6,14 @@ import io
 import json
 from pathlib import Path
 
-import pytest
-
 from tradeops import exitcodes
-from tradeops.progress import MESSAGE_LIMIT, ProgressDisplay, RunTracker, render_summary
+from tradeops.progress import (
+    MESSAGE_LIMIT,
+    WRAP_WIDTH,
+    ProgressDisplay,
+    RunTracker,
+    render_summary,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runner"
 
@@ -100,12 +104,66 @@ def test_incomplete_run_is_not_reported_ok():
     assert "INCOMPLETE" in render_summary(tracker, "t").splitlines()[0]
 
 
-@pytest.mark.parametrize("msg", ["x" * 1000, "line one\nline two"])
-def test_failure_messages_are_kept_to_one_readable_line(msg):
+# What engine_tuning / engine_deploy's profile check says about a profile that does not fit
+# its host: the verdict, then one problem a line (the reasons are the lines).
+PROFILE_PROBLEMS = (
+    "Tuning profile c5n-18xlarge does not fit engine-bm-1 (3 errors):\n"
+    "- cpu.isolated: CPUs 40-71 are not on this host (it has 0-3) (fix: isolate CPUs the "
+    "host has, e.g. 2-3)\n"
+    "- hugepages.count: 8 x 1G pages need 8 GiB, the host has 3.8 GiB of memory (fix: lower "
+    "hugepages.count)\n"
+    "- cpu.housekeeping: the housekeeping set is empty once 0-3 are isolated (fix: keep at "
+    "least one CPU for the kernel)"
+)
+
+
+def fail(message: str) -> tuple[RunTracker, str]:
     tracker = RunTracker()
-    tracker.feed(
-        {"event": "runner_on_failed", "event_data": {"host": "h", "task": "t", "res": {"msg": msg}}}
+    stream = io.StringIO()
+    display = ProgressDisplay(tracker, stream=stream, live=False)
+    display.handle(
+        {
+            "event": "runner_on_failed",
+            "event_data": {
+                "host": "engine-bm-1",
+                "task": "Profile | valid",
+                "res": {"msg": message},
+            },
+        }
     )
+    return tracker, stream.getvalue()
+
+
+def test_a_multi_line_failure_reason_is_shown_whole_live_and_in_the_summary():
+    tracker, live = fail(PROFILE_PROBLEMS)
+    assert tracker.failures[0].message == PROFILE_PROBLEMS
+    summary = render_summary(tracker, "t")
+    for shown in (live, summary):
+        words = " ".join(shown.split())
+        for reason in PROFILE_PROBLEMS.splitlines():
+            # every problem, whole (wrapping only moves words to the next line)
+            assert " ".join(reason.split()) in words, (reason, shown)
+        assert all(len(line) <= WRAP_WIDTH for line in shown.splitlines()), shown
+    assert "FAILED engine-bm-1: Profile | valid: Tuning profile" in live
+
+
+def test_a_long_one_line_message_is_wrapped_not_cut():
+    message = "Refusing to install 9.9.9: " + " ".join(f"word{i}" for i in range(300))
+    tracker, live = fail(message)
+    assert tracker.failures[0].message == message
+    lines = live.splitlines()
+    assert len(lines) > 5 and all(len(line) <= WRAP_WIDTH for line in lines)
+    assert "word299" in lines[-1]
+    assert " ".join(live.split()).endswith(" ".join(message.split()))
+
+
+def test_only_a_huge_message_is_shortened_and_says_where_the_rest_is():
+    tracker, _ = fail("x" * (MESSAGE_LIMIT + 500))
     message = tracker.failures[0].message
-    assert "\n" not in message and len(message) <= MESSAGE_LIMIT
-    assert message.startswith("line one" if "\n" in msg else "x" * 100)
+    assert message.startswith("x" * MESSAGE_LIMIT)
+    assert "500 more characters" in message
+
+
+def test_an_interrupted_run_says_so_in_the_summary():
+    tracker, _ = replay("site_create")
+    assert render_summary(tracker, "t", status="interrupted").startswith("== t: INTERRUPTED")
