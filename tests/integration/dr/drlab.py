@@ -1,0 +1,198 @@
+"""A DR lab and what a drill needs around it: the DR test and `./dev bench dr` use it.
+
+A lab of its own (name, /24, moto port) converged by site.yml, the DR runbooks run through
+`tradeops dr` as an operator runs them, a load generator (lab/loadgen/orders.py) placing
+sequence-numbered orders through every region's engines, and readers of what the lab
+holds: the orders in a database host, the DR state in SSM, an engine's unit state.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from ..support import ROOT, _free_port, ansible_env, tradeops
+
+PREFIX = "/tradeops/lab/dr"
+EAST, WEST = "us-east-1", "us-west-2"
+EAST_ENGINES = ["engine-c5n-1", "engine-c5n-2", "engine-metal-1", "engine-bm-1"]
+WEST_ENGINES = ["engine-west-1"]
+TOPOLOGY = yaml.safe_load((ROOT / "lab" / "topology.yml").read_text())
+
+
+class DrLab:
+    """One lab for a DR day: its environment, its hosts, the runbooks."""
+
+    def __init__(self, name: str, subnet: str, directory: Path):
+        self.name = name
+        self.subnet = subnet
+        self.directory = directory
+        self.env = ansible_env(
+            TRADEOPS_LAB_NAME=name,
+            TRADEOPS_LAB_SUBNET=subnet,
+            TRADEOPS_MOTO_PORT=str(_free_port()),
+            TRADEOPS_AWS_OUTPUTS_DIR=str(directory / "outputs"),
+        )
+        self.timings: dict[str, float] = {}
+        self._lab = None
+
+    # ---- the lab ------------------------------------------------------------------------
+    def address(self, host: str) -> str:
+        number = next(h["address"] for h in TOPOLOGY["hosts"] if h["name"] == host)
+        return self.subnet.rsplit(".", 1)[0] + f".{number}"
+
+    @property
+    def lab(self):
+        """scripts/tradeops' Lab for this lab (fail/restore a region, the gate's log)."""
+        if self._lab is None:
+            sys.path.insert(0, str(ROOT / "scripts"))
+            from tradeops.lab import Lab
+
+            self._lab = Lab(name=self.name, port=int(self.env["TRADEOPS_MOTO_PORT"]))
+            self._lab.subnet = __import__("ipaddress").ip_network(self.subnet)
+        return self._lab
+
+    def up_and_converged(self) -> None:
+        started = time.monotonic()
+        up = tradeops("lab", "up", "--json", env=self.env)
+        assert up.returncode == 0, up.stderr
+        site = tradeops("run", "site", "-i", "inventories/lab", env=self.env, timeout=3600)
+        assert site.returncode == 0, site.stderr[-6000:]
+        self.timings["lab up + site"] = round(time.monotonic() - started, 1)
+
+    def down(self) -> None:
+        for region in (EAST, WEST):
+            tradeops("lab", "restore-region", region, env=self.env)
+        down = tradeops("lab", "down", env=self.env)
+        assert down.returncode == 0, down.stderr
+
+    # ---- the runbooks --------------------------------------------------------------------
+    def dr(self, verb: str, *args: str, label: str | None = None, timeout: int = 1800):
+        """`tradeops dr VERB -i inventories/lab ARGS`: (process, report with the record)."""
+        report = self.directory / f"{verb}-{time.monotonic_ns()}.json"
+        started = time.monotonic()
+        proc = tradeops(
+            "dr", verb, "-i", "inventories/lab", "--report", str(report), *args,
+            env=self.env, timeout=timeout,
+        )  # fmt: skip
+        if label:
+            self.timings[label] = round(time.monotonic() - started, 1)
+        data = json.loads(report.read_text()) if report.is_file() else {}
+        return proc, data
+
+    # ---- what the lab holds --------------------------------------------------------------
+    def sh(self, host: str, script: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            ["podman", "exec", f"{self.name}-{host}", "sh", "-c", script],
+            env=self.env, capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"{host}: {script!r} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            )
+        return proc
+
+    def psql(self, host: str, sql: str) -> str:
+        command = f'runuser -u postgres -- psql -XAtq -d trading -c "{sql}"'
+        return self.sh(host, command).stdout.strip()
+
+    def seqs(self, host: str) -> set[int]:
+        return {int(x) for x in self.psql(host, "SELECT seq FROM orders").split() if x}
+
+    def in_recovery(self, host: str) -> bool:
+        return self.psql(host, "SELECT pg_is_in_recovery()") == "t"
+
+    def engine_active(self, host: str) -> str:
+        return self.sh(host, "systemctl is-active refengine", check=False).stdout.strip()
+
+    def ssm(self, region: str):
+        import boto3
+
+        return boto3.client(
+            "ssm",
+            endpoint_url=self.lab.moto_url,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def dr_state(self) -> dict[str, dict]:
+        return {
+            region: json.loads(
+                self.ssm(region).get_parameter(Name=f"{PREFIX}/active")["Parameter"]["Value"]
+            )
+            for region in (EAST, WEST)
+        }
+
+    def load(self, rate: int, start_seq: int = 1) -> Load:
+        engines = [f"http://{self.address(h)}:8080" for h in (*EAST_ENGINES, *WEST_ENGINES)]
+        return Load(self.directory, engines, rate, start_seq)
+
+
+class Load:
+    """lab/loadgen/orders.py in the background: every acknowledged order, in a file."""
+
+    def __init__(self, directory: Path, engines: list[str], rate: int, start_seq: int):
+        self.rate = rate
+        self.acks = directory / f"acks-{start_seq}.jsonl"
+        self.status = directory / f"status-{start_seq}.json"
+        argv = [
+            sys.executable, str(ROOT / "lab/loadgen/orders.py"), "--rate", str(rate),
+            "--duration", "7200", "--start-seq", str(start_seq), "--acks", str(self.acks),
+            "--status", str(self.status),
+        ]  # fmt: skip
+        for url in engines:
+            argv += ["--engine", url]
+        self._log = open(directory / f"loadgen-{start_seq}.log", "w")  # noqa: SIM115 - stop()
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self._log)
+
+    def acked(self) -> list[dict]:
+        if not self.acks.is_file():
+            return []
+        return [json.loads(line) for line in self.acks.read_text().splitlines() if line.strip()]
+
+    def last_seq(self) -> int:
+        return max((a["seq"] for a in self.acked()), default=0)
+
+    def wait_for_acks_from(self, region: str, after: int, timeout: float = 90) -> list[dict]:
+        """The first second's worth of orders acknowledged in `region` after seq `after`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            fresh = [a for a in self.acked() if a["seq"] > after and a.get("region") == region]
+            if len(fresh) >= self.rate:
+                return fresh
+            time.sleep(0.5)
+        raise AssertionError(
+            f"no orders acknowledged in {region} after {after}: {self.acked()[-3:]}"
+        )
+
+    def lost(self, present: set[int], upto: int) -> list[int]:
+        """Acknowledged orders up to seq `upto` that the database does not hold."""
+        return sorted({a["seq"] for a in self.acked() if a["seq"] <= upto} - present)
+
+    def outage_after(self, after_seq: int) -> float:
+        """Seconds between the ack of `after_seq`'s last predecessor and the next ack: the
+        client-observed outage of a move that started after that order."""
+        acks = sorted(self.acked(), key=lambda a: a["seq"])
+        times = [(a["seq"], a["acked_at"]) for a in acks]
+        before = [t for s, t in times if s <= after_seq]
+        after = [t for s, t in times if s > after_seq]
+        if not before or not after:
+            return float("nan")
+        from datetime import datetime
+
+        parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
+        return round((parse(after[0]) - parse(before[-1])).total_seconds(), 2)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        finally:
+            self._log.close()
