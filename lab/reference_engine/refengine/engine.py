@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import signal
@@ -24,6 +25,33 @@ EXIT_CONFIG = 2
 MAX_BODY_BYTES = 64 * 1024
 # Small thread stacks: with mlockall(MCL_FUTURE) every thread's whole stack is locked.
 THREAD_STACK_BYTES = 512 * 1024
+# Binds that already include loopback (or are loopback).
+WILDCARD_BINDS = ("", "0.0.0.0", "::")
+LOOPBACK = "127.0.0.1"
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
+
+
+def listen_addresses(bind: str) -> list[str]:
+    """Where the HTTP endpoints listen: http.bind, and loopback too when bind is one
+    address of the host (the management address): the host's own tools (the deploy's
+    health gate, the DR runbooks' order probe) reach the engine on 127.0.0.1."""
+    if bind in WILDCARD_BINDS or _is_loopback(bind):
+        return [bind]
+    return [bind, LOOPBACK]
+
+
+def shows_config(client_address: str) -> bool:
+    """/health carries the (redacted) configuration only for a client on the engine's
+    own host (loopback): the network sees status, version, placement, feeds, orders."""
+    return _is_loopback(client_address)
 
 
 def log(message: str) -> None:
@@ -144,7 +172,8 @@ class Engine:
             self.udp.close()
 
     # -- reports -------------------------------------------------------------------
-    def health(self) -> tuple[int, dict]:
+    def health(self, include_config: bool = True) -> tuple[int, dict]:
+        """(status, body); the body carries `config` (redacted) only with include_config."""
         problems = []
         fault = self.info["fault"]
         if fault:
@@ -181,8 +210,9 @@ class Engine:
             "messages_processed": processed,
             "messages_rejected": rejected,
             "last_reject": self.last_error,
-            "config": redact(self.config),
         }
+        if include_config:
+            body["config"] = redact(self.config)
         return (HTTPStatus.SERVICE_UNAVAILABLE if problems else HTTPStatus.OK), body
 
     def orders_report(self) -> dict:
@@ -193,7 +223,7 @@ class Engine:
         return report
 
     def ready(self) -> tuple[int, dict]:
-        code, health = self.health()
+        code, health = self.health(include_config=False)
         reasons = list(health["problems"])
         if self.kinesis is not None and self.kinesis.state != "reading":
             reasons.append(f"kinesis feed is {self.kinesis.state}: {self.kinesis.error}")
@@ -234,7 +264,7 @@ def make_handler(engine: Engine) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/health":
-                self._json(*engine.health())
+                self._json(*engine.health(include_config=shows_config(self.client_address[0])))
             elif path == "/ready":
                 self._json(*engine.ready())
             elif path == "/metrics":
@@ -318,19 +348,27 @@ def main(argv: list[str] | None = None) -> int:
 
     threading.stack_size(THREAD_STACK_BYTES)
     engine = Engine(config, info, driver=driver)
+    servers: list[ThreadingHTTPServer] = []
+    what = "the feeds"
     try:
         engine.setup()
-        http = ThreadingHTTPServer(
-            (config["http"]["bind"], config["http"]["port"]), make_handler(engine)
-        )
+        port = config["http"]["port"]
+        for address in listen_addresses(config["http"]["bind"]):
+            what = f"http {address}:{port}"
+            servers.append(ThreadingHTTPServer((address, port), make_handler(engine)))
+            # the first server may have picked a free port (port 0): the others take it
+            port = servers[0].server_address[1]
     except KinesisUnavailable as exc:
         log(f"config error: {exc}")
         return EXIT_CONFIG
     except OSError as exc:
-        log(f"cannot bind: {exc.strerror or exc}")
+        log(f"cannot bind {what}: {exc.strerror or exc}")
+        for server in servers:
+            server.server_close()
         engine.close()
         return EXIT_CONFIG
-    http.daemon_threads = True
+    for server in servers:
+        server.daemon_threads = True
 
     def on_signal(signum, _frame) -> None:
         engine.stop.set()
@@ -338,9 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     engine.start_feeds()
-    server = threading.Thread(target=http.serve_forever, name="http", daemon=True)
-    server.start()
-    host, port = http.server_address[:2]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    listening = ",".join(f"{s.server_address[0]}:{s.server_address[1]}" for s in servers)
     udp = engine.udp.address if engine.udp else "off"
     kinesis = config["feed"]["kinesis_stream"] or "off"
     fault = f" fault={info['fault']}" if info["fault"] else ""
@@ -350,14 +388,15 @@ def main(argv: list[str] | None = None) -> int:
         else "off"
     )
     log(
-        f"{info['version']} pid={os.getpid()} listening http={host}:{port} udp={udp} "
+        f"{info['version']} pid={os.getpid()} listening http={listening} udp={udp} "
         f"kinesis={kinesis} orders={orders}{fault}"
     )
     while not engine.stop.wait(0.5):
         pass
     log("stopping")
-    http.shutdown()
-    http.server_close()
+    for server in servers:
+        server.shutdown()
+        server.server_close()
     engine.close()
     return 0
 
