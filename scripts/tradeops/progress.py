@@ -255,12 +255,12 @@ def render_summary(
     verdict = "INTERRUPTED" if status == "interrupted" else _verdict(tracker)
     lines = [f"== {title}: {verdict} in {_clock(tracker.elapsed())} =="]
     if tracker.hosts:
-        width = max(len("host"), *(len(h) for h in tracker.hosts))
+        column = max(len("host"), *(len(h) for h in tracker.hosts))
         cols = ("ok", "changed", "failed", "unreachable", "skipped")
-        lines.append(f"  {'host':<{width}}  " + "  ".join(f"{c:>11}" for c in cols))
+        lines.append(f"  {'host':<{column}}  " + "  ".join(f"{c:>11}" for c in cols))
         for host in sorted(tracker.hosts):
             counters = tracker.hosts[host]
-            lines.append(f"  {host:<{width}}  " + "  ".join(f"{counters[c]:>11}" for c in cols))
+            lines.append(f"  {host:<{column}}  " + "  ".join(f"{counters[c]:>11}" for c in cols))
     else:
         lines.append("  no host ran a task (check --limit and the inventory)")
     if tracker.failures:
@@ -271,9 +271,9 @@ def render_summary(
             lines.append(format_failure(head, failure.message, indent="    ", width=width))
     if tracker.summary:
         lines.append("  platform:")
-        width = max(len(k) for k in tracker.summary)
+        column = max(len(k) for k in tracker.summary)
         for key in sorted(tracker.summary):
-            lines.append(f"    {key:<{width}}  {_fmt(tracker.summary[key])}")
+            lines.append(f"    {key:<{column}}  {_fmt(tracker.summary[key])}")
     if artifacts:
         lines.append(f"  artifacts: {artifacts}")
     return "\n".join(lines)

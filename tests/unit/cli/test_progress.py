@@ -147,6 +147,17 @@ def test_a_multi_line_failure_reason_is_shown_whole_live_and_in_the_summary():
     assert "FAILED engine-bm-1: Profile | valid: Tuning profile" in live
 
 
+def test_the_summary_wraps_at_the_output_width_whatever_the_host_names():
+    tracker, _ = fail("Refusing: " + " ".join(f"word{i}" for i in range(100)))
+    tracker.hosts["engine-bm-1"] = {
+        key: 0
+        for key in ("ok", "changed", "failed", "unreachable", "skipped", "rescued", "ignored")
+    }
+    lines = render_summary(tracker, "t", width=WRAP_WIDTH).splitlines()
+    failure = [line for line in lines if line.startswith("        ") or "[failed]" in line]
+    assert max(len(line) for line in failure) > WRAP_WIDTH - 15, failure
+
+
 def test_a_long_one_line_message_is_wrapped_not_cut():
     message = "Refusing to install 9.9.9: " + " ".join(f"word{i}" for i in range(300))
     tracker, live = fail(message)
