@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from . import exitcodes, paths
+from . import exitcodes, history, paths
 from .progress import ProgressDisplay, RunTracker, output_width, render_summary
 
 # Environments whose non-check runs need `--confirm <name>` (TRADEOPS_PROTECTED_ENVS).
@@ -62,6 +62,8 @@ class RunRequest:
     confirm: str | None = None
     verbosity: int = 0
     report: str | None = None
+    # What the run is for the run history (history.py): run, plan, drift (dr: inferred).
+    command: str = "run"
 
 
 class Refused(Exception):
@@ -573,6 +575,8 @@ def run_playbook(
     # disk (suppress_env_files): it may hold credentials.
     (private / "env" / "settings").write_text(f"pexpect_timeout: {CANCEL_POLL_SECONDS}\n")
     env = run_environment(root, run_id, tmp)
+    audit = history.RunAudit(root, request, run_id, playbook, inventory)  # the run history
+    env.update(audit.environment())
 
     tracker = RunTracker()
     display = ProgressDisplay(tracker, stream=stream)
@@ -598,7 +602,7 @@ def run_playbook(
                     tags=",".join(request.tags) or None,
                     cmdline=build_cmdline(request) or None,
                     envvars=env,
-                    event_handler=display.handle,
+                    event_handler=audit.observe(display.handle),
                     cancel_callback=cancel,
                     suppress_env_files=True,
                     quiet=True,
@@ -653,9 +657,11 @@ def run_playbook(
     if interrupted:
         report["interrupted_by"] = signame
         report["stopped_processes"] = len(stopped)
+    audit.complete(report)  # the changed things, for `finish` and the record
     epilog = finish(report) if finish else ""
     code = report["exit_code"]
     report["status"] = exitcodes.status(code)
+    audited = audit.record(report)
     text = json.dumps(report, indent=2, default=str)
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "tradeops-report.json").write_text(text)
@@ -671,6 +677,8 @@ def run_playbook(
         ),
         file=stream,
     )
+    if audited:
+        print(audited, file=stream)
     if epilog:
         print(epilog, file=stream)
     return code
