@@ -20,6 +20,17 @@ def _key_matches(have, want):
     return have == want or have.endswith("/" + want.rsplit("/", 1)[-1]) or want.endswith(have)
 
 
+def default_parameter_group(engine_version):
+    """ElastiCache's default parameter group of a Redis version (cluster mode disabled):
+    default.redis7 for 7.x, default.redis6.x for 6.x, default.redis5.0 for 5.0.x."""
+    parts = str(engine_version).split(".")
+    if parts[0] == "6":
+        return "default.redis6.x"
+    if int(parts[0]) < 6 and len(parts) > 1:
+        return f"default.redis{parts[0]}.{parts[1]}"
+    return f"default.redis{parts[0]}"
+
+
 def replication_group_differences(current, desired, member=None, strict_member_count=True):
     """Differences of an existing replication group from the desired one.
 
@@ -102,14 +113,15 @@ def replication_group_differences(current, desired, member=None, strict_member_c
         want_sgs = sorted(desired.get("security_group_ids") or [])
         if have_sgs != want_sgs:
             want("security groups", have_sgs, want_sgs, "SecurityGroupIds")
-        if desired.get("cache_parameter_group_name"):
-            have_pg = (member.get("CacheParameterGroup") or {}).get("CacheParameterGroupName")
-            want(
-                "parameter group",
-                have_pg,
-                desired["cache_parameter_group_name"],
-                "CacheParameterGroupName",
-            )
+        # No name: the engine's default group, which a hand-attached group is drift from.
+        have_pg = (member.get("CacheParameterGroup") or {}).get("CacheParameterGroupName")
+        want(
+            "parameter group",
+            have_pg,
+            desired.get("cache_parameter_group_name")
+            or default_parameter_group(desired["engine_version"]),
+            "CacheParameterGroupName",
+        )
         if member.get("CacheSubnetGroupName") not in (None, desired["cache_subnet_group_name"]):
             immutable.append(
                 f"subnet group is {member.get('CacheSubnetGroupName')}, "

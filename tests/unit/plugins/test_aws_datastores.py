@@ -204,6 +204,7 @@ def _redis(**over):
 
 MEMBER = {
     "EngineVersion": "7.1",
+    "CacheParameterGroup": {"CacheParameterGroupName": "default.redis7"},
     "SecurityGroups": [{"SecurityGroupId": "sg-redis"}],
     "CacheSubnetGroupName": "tradeops-lab",
     "PreferredMaintenanceWindow": "sun:05:00-sun:06:00",

@@ -155,7 +155,12 @@ class FakeEc2:
             "State": {"Name": "running"},
             "SubnetId": "subnet-dr-a",
             "Placement": {"AvailabilityZone": "us-west-2a", "Tenancy": "default"},
-            "MetadataOptions": {"HttpTokens": "required"},
+            "MetadataOptions": {
+                "HttpTokens": "required",
+                "HttpEndpoint": "enabled",
+                "HttpPutResponseHopLimit": 1,
+            },
+            "EbsOptimized": True,
             "IamInstanceProfile": {"Arn": PROFILE},
             "NetworkInterfaces": [
                 {
@@ -203,8 +208,12 @@ def test_dr_fleet_converged_and_its_outputs():
         (FakeEc2(versions=(1, 2)), "default version 1 is not the latest (2)"),
         (FakeEc2(template_tags=TAG_LIST), "launch template tradeops-lab-engine-dr: tags differ"),
         (
-            FakeEc2(instance_over={"MetadataOptions": {"HttpTokens": "optional"}}),
-            "instance engine-west-1: IMDSv2 is optional, want required",
+            FakeEc2(
+                instance_over={
+                    "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 1}
+                }
+            ),
+            "instance engine-west-1: IMDSv2 (HttpTokens) is optional, want required",
         ),
         (
             FakeEc2(instance_over={"SubnetId": "subnet-east"}),
@@ -433,6 +442,10 @@ class FakeSsm:
         return {
             "Parameters": [{"Name": n, "Value": self.values[n]} for n in Names if n in self.values]
         }
+
+    def list_tags_for_resource(self, ResourceType, ResourceId):
+        assert ResourceType == "Parameter" and ResourceId in self.values
+        return {"TagList": TAG_LIST}
 
 
 def _record(active="us-east-1", epoch=1):

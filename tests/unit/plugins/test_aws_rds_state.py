@@ -278,13 +278,15 @@ def _group(**over):
     return base
 
 
-def _redis_spec(strict):
+def _redis_spec(strict, describe_members=False):
+    """describe_members false: the lab's switch (moto hides the members)."""
     return {
         "tags": TAGS,
         "subnet_group": {"name": "rg", "subnet_ids": ["s-2", "s-1"]},
         "replication_group": REDIS,
         "auth_secret_arn": "arn:secret",
         "strict_member_count": strict,
+        "describe_members": describe_members,
     }
 
 
@@ -335,3 +337,22 @@ def test_primary_extra_tags_are_compared_on_the_primary_only():
     tagged = [*TAG_LIST, {"Key": "Backup", "Value": "true"}]
     differences, _outputs = rds_state(_world(TagList=tagged), spec)
     assert differences == []
+
+
+def test_redis_member_describe_error_is_an_error_in_production():
+    """Production describes the first member; an error doing so fails the layer (it used to
+    skip the engine-version, security-group and parameter-group checks silently)."""
+    with pytest.raises(ClientError):
+        elasticache_state(lambda s: FakeElastiCache(_group()), _redis_spec(False, True))
+
+
+def test_redis_member_is_not_described_with_the_lab_switch():
+    calls = []
+
+    class Counting(FakeElastiCache):
+        def describe_cache_clusters(self, CacheClusterId):
+            calls.append(CacheClusterId)
+            return super().describe_cache_clusters(CacheClusterId)
+
+    differences, _outputs = elasticache_state(lambda s: Counting(_group()), _redis_spec(False))
+    assert (differences, calls) == ([], [])

@@ -1,0 +1,138 @@
+"""Each AWS layer's spec as its role builds it, rendered in-process from the role's own
+defaults/main.yml and vars/main.yml and an inventory's group_vars/all (no AWS, no play).
+
+The drift table (test_aws_drift_fields.py) is generated from these specs: a field a role
+adds to its spec appears here without anyone listing it, so a field the layer's state
+function does not compare cannot go unnoticed.
+
+Precedence follows Ansible's: role defaults < inventory group_vars < role vars < the few
+values a run gets from earlier layers (their outputs files, the zones the preflight reads).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+
+ROOT = Path(__file__).resolve().parents[3]
+ACCOUNT = "123456789012"
+
+# layer name (as site.yml and aws_layer_state know it) -> (role, spec variable, DR copy)
+LAYERS = {
+    "network": ("aws_network", "__aws_network_spec", False),
+    "network-dr": ("aws_network", "__aws_network_spec", True),
+    "security": ("aws_security", "__aws_security_spec", False),
+    "kinesis": ("aws_kinesis", "__aws_kinesis_spec", False),
+    "s3": ("aws_s3", "__aws_s3_spec", False),
+    "dns": ("aws_dns", "__aws_dns_spec", False),
+    "fleet": ("aws_fleet", "__aws_fleet_spec", False),
+    "fleet-dr": ("aws_fleet", "__aws_fleet_spec", True),
+    "eks": ("aws_eks", "__aws_eks_spec", False),
+    "eks-dr": ("aws_eks", "__aws_eks_spec", True),
+    "rds": ("aws_rds", "__aws_rds_spec", False),
+    "elasticache": ("aws_elasticache", "__aws_elasticache_spec", False),
+    "backup": ("aws_backup", "__aws_backup_spec", False),
+    "dr-state": ("aws_dr_state", "__aws_dr_state_spec", False),
+}
+
+# The state function each layer runs (aws_layer_state: the DR copies are the same layer
+# described in the DR region).
+STATE_LAYER = {"network-dr": "network", "fleet-dr": "fleet", "eks-dr": "eks"}
+
+
+def _region_ids(region: str) -> dict:
+    short = region.replace("-", "")
+    return {
+        "kms": f"arn:aws:kms:{region}:{ACCOUNT}:key/data-{short}",
+        "subnets": {
+            tier: [
+                {"id": f"subnet-{tier}-{short}-{n}", "az": f"{region}{z}", "cidr": "", "name": ""}
+                for n, z in enumerate("abc")
+            ]
+            for tier in ("public", "private", "database")
+        },
+        "groups": {k: f"sg-{k}-{short}" for k in ("alb", "nodes", "rds", "redis", "endpoints")},
+    }
+
+
+def earlier_outputs(region: str, dr_region: str) -> dict:
+    """The earlier layers' outputs a layer's spec reads (network, network-dr, security)."""
+    out = {}
+    for layer, where in (("network", region), ("network-dr", dr_region)):
+        ids = _region_ids(where)
+        out[layer] = {"subnets": ids["subnets"], "security_groups": ids["groups"]}
+    iam = f"arn:aws:iam::{ACCOUNT}"
+    out["security"] = {
+        "kms_keys": {"data": {r: {"arn": _region_ids(r)["kms"]} for r in (region, dr_region)}},
+        "iam_roles": {
+            k: f"{iam}:role/{k}" for k in ("eks-cluster", "eks-nodes", "rds-monitoring", "backup")
+        },
+        "instance_profiles": {"engine": f"{iam}:instance-profile/engine"},
+        "secrets": {
+            k: f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{k}"
+            for k in ("rds-master", "redis-auth")
+        },
+    }
+    # The DR state at epoch 1: the primary region is active (the DR copies are standbys).
+    out["dr-state"] = {"active_region": region, "epoch": 1}
+    return out
+
+
+def _outputs_file(raw: str, dr: bool) -> str | None:
+    """Which outputs file a role variable reads with lookup('ansible.builtin.file', ...)."""
+    if "lookup('ansible.builtin.file'" not in raw:
+        return None
+    if "dr-state.json" in raw:
+        return "dr-state"
+    if "security.json" in raw:
+        return "security"
+    if "network-dr.json" in raw:
+        return "network-dr"
+    if "network" in raw:
+        return "network-dr" if dr else "network"
+    raise AssertionError(f"an outputs lookup this renderer does not know: {raw}")
+
+
+def render(layer: str, inventory: str) -> dict:
+    """The layer's spec for inventories/<inventory>, with made-up earlier-layer outputs
+    (the variables that read an outputs file get its content directly: no lookup plugin
+    runs here)."""
+    role, variable, dr = LAYERS[layer]
+    loader = DataLoader()
+
+    def load(path: Path) -> dict:
+        if not path.is_file():
+            return {}
+        return loader.load_from_file(str(path), trusted_as_template=True) or {}
+
+    variables: dict = {}
+    variables.update(load(ROOT / "roles" / role / "defaults" / "main.yml"))
+    for path in sorted((ROOT / "inventories" / inventory / "group_vars" / "all").glob("*.yml")):
+        variables.update(load(path))
+    variables.update(load(ROOT / "roles" / role / "vars" / "main.yml"))
+    templar = Templar(loader=loader, variables=variables)
+    region = templar.template(variables["aws_region"])
+    dr_region = templar.template(variables.get("aws_dr_region", region))
+    earlier = earlier_outputs(region, dr_region)
+    for name, raw in list(variables.items()):
+        which = _outputs_file(str(raw), dr) if name.startswith("__") else None
+        if which:
+            variables[name] = earlier[which]
+    variables.update(
+        aws_outputs_dir="/nonexistent/outputs",
+        tradeops_aws_dr=dr,
+        # The preflight's DescribeAvailabilityZones (aws_network reads it).
+        __aws_network_region_azs=[f"{dr_region if dr else region}{z}" for z in "abcdef"],
+        tradeops_lab_moto_url="http://127.0.0.1:5000",
+        ansible_config_file=str(ROOT / "ansible.cfg"),
+    )
+    templar = Templar(loader=loader, variables=variables)
+    return _plain(templar.template(variables[variable]))
+
+
+def _plain(value):
+    """Tagged template results to plain Python (what the module receives as JSON)."""
+    return json.loads(json.dumps(value))
