@@ -8,7 +8,7 @@ import sys
 import time
 import traceback
 
-from . import __version__, dr, exitcodes, paths
+from . import __version__, dr, exitcodes, listing, paths, plan, report, runs
 from .lab import Lab, LabError
 from .runner import (
     Refused,
@@ -103,7 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--report", metavar="FILE", help="also write the run report (JSON) to FILE")
     run.add_argument("-v", "--verbose", action="count", default=0)
+    for flag in ("--list-hosts", "--list-tags"):  # passed through to ansible-playbook
+        run.add_argument(flag, action="store_true", help=f"ansible-playbook {flag}; runs nothing")
     dr.add_parser(commands)
+    plan.add_parsers(commands)  # plan, drift (issue 22)
+    runs.add_parser(commands)
+    report.add_parser(commands)
     return parser
 
 
@@ -169,6 +174,8 @@ def _format_lab(verb: str, result: dict) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if listing.wanted(args):
+        return listing.cmd_list(args)
     request = RunRequest(
         playbook=args.playbook,
         inventory=args.inventory,
@@ -213,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "lab":
             return cmd_lab(args)
+        if getattr(args, "handler", None):  # plan, drift, runs, report
+            return args.handler(args)
         if args.command == "dr":
             return dr.cmd_dr(args)
         return cmd_run(args)
