@@ -1371,9 +1371,6 @@ def dr_state_state(clients, spec):
             if name not in found:
                 differences.append(f"{label} does not exist")
                 continue
-            if spec.get("tags") is not None:
-                got_tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)
-                diff_tags(label, tag_dict(got_tags.get("TagList")), spec["tags"], differences)
             try:
                 record = parse_record(found[name].get("Value"))
             except ValueError as err:

@@ -408,13 +408,69 @@ def test_hugepage_buffer_refuses_a_mount_that_is_not_hugetlbfs(tmp_path):
         assert health["placement"]["hugepages"]["buffer"]["ok"] is False
 
 
-@pytest.mark.skipif(
-    not os.environ.get("REFENGINE_TEST_HUGETLBFS"),
-    reason="set REFENGINE_TEST_HUGETLBFS to a hugetlbfs mount with a free huge page "
-    "(the lab's engine hosts and VM scenario do); this machine has none by default",
-)
-def test_hugepage_buffer_is_backed_on_hugetlbfs(tmp_path):
-    mount = os.environ["REFENGINE_TEST_HUGETLBFS"]
+def _meminfo(key: str) -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+@pytest.fixture
+def hugetlbfs_mount(tmp_path_factory):
+    """A hugetlbfs mount with free huge pages for the engine's buffer.
+
+    REFENGINE_TEST_HUGETLBFS names one that exists (a host with a reserved pool). Otherwise,
+    as root, the fixture reserves two more default-size huge pages (the kernel is the
+    machine's: the pool is shared), mounts hugetlbfs on a temporary directory, and after
+    the test unmounts it and gives the two pages back. The skip reasons say exactly which
+    of these steps this machine refused."""
+    given = os.environ.get("REFENGINE_TEST_HUGETLBFS")
+    if given:
+        yield given
+        return
+    pool = Path("/proc/sys/vm/nr_hugepages")
+    if os.geteuid() != 0:
+        pytest.skip(
+            "reserving a huge page and mounting hugetlbfs need root (this run is not), "
+            "and REFENGINE_TEST_HUGETLBFS names no existing mount"
+        )
+    if "hugetlbfs" not in Path("/proc/filesystems").read_text():
+        pytest.skip("this kernel has no hugetlbfs (not in /proc/filesystems)")
+    if not os.access(pool, os.W_OK):
+        pytest.skip(f"{pool} is not writable here (a container without CAP_SYS_ADMIN?)")
+    pages = 2
+    before = int(pool.read_text())
+    free_before = _meminfo("HugePages_Free")
+    pool.write_text(str(before + pages))
+    reserved = int(pool.read_text()) - before
+    try:
+        if _meminfo("HugePages_Free") < free_before + pages:
+            pytest.skip(
+                f"the kernel reserved {reserved} of {pages} huge pages (memory too fragmented "
+                "for a contiguous 2 MiB page right now)"
+            )
+        mount = tmp_path_factory.mktemp("hugetlbfs")
+        done = subprocess.run(
+            ["mount", "-t", "hugetlbfs", "-o", "mode=0700", "none", str(mount)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"mount -t hugetlbfs refused: {done.stderr.strip()}")
+        try:
+            yield str(mount)
+        finally:
+            subprocess.run(["umount", str(mount)], check=True)
+    finally:
+        # Give back what this fixture added (not a stale absolute value: the pool is the
+        # machine's, and something else may have changed it meanwhile).
+        if reserved > 0:
+            pool.write_text(str(max(0, int(pool.read_text()) - reserved)))
+
+
+def test_hugepage_buffer_is_backed_on_hugetlbfs(tmp_path, hugetlbfs_mount):
+    mount = hugetlbfs_mount
     config = base_config(placement={"hugetlbfs_mount": mount, "strict": True})
     with engine(write_config(tmp_path, config)) as eng:
         status, health = eng.health()

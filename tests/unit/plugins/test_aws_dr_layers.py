@@ -443,10 +443,6 @@ class FakeSsm:
             "Parameters": [{"Name": n, "Value": self.values[n]} for n in Names if n in self.values]
         }
 
-    def list_tags_for_resource(self, ResourceType, ResourceId):
-        assert ResourceType == "Parameter" and ResourceId in self.values
-        return {"TagList": TAG_LIST}
-
 
 def _record(active="us-east-1", epoch=1):
     return json.dumps(

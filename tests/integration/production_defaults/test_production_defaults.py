@@ -1,0 +1,218 @@
+"""Production's defaults, exercised (issue 23, point 3).
+
+The lab relaxes a few settings for its unprivileged containers and its developers
+(engine_deploy_require_placement false, the change freeze not enforced, RDS deletion
+protection off). The inventory beside this file keeps the defaults production relies on
+and runs the engine and backup paths with them:
+
+* without a lab: production's own freeze definition refuses trading hours and allows the
+  rest; the engine play, with engine_rollout_freeze_enforce left undefined, enforces the
+  freeze (its default(true)) and stops before any host is touched; RDS deletion protection
+  is on in the production spec;
+* on a lab of its own (h8lab, one host): strict placement refuses a host that cannot
+  grant real-time scheduling, locked memory and hugepages, before anything changes on it;
+  pgBackRest's preflight refuses TLS verification off although the environment is named
+  "lab", and allows it only with the explicit lab switch, saying so.
+
+What the lab cannot show (a host that passes strict preflight and then fails its memory
+lock at start: 503, then the rollback) needs a lab host with CAP_IPC_LOCK in its bounding
+set; see docs/engine.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible_collections.tradeops.platform.plugins.module_utils.freeze import decide
+
+from ...unit.plugins.aws_specs import render
+from ..support import ROOT, VENV_BIN, _free_port, ansible_env, run_playbook, tradeops
+
+HERE = Path(__file__).resolve().parent
+INVENTORY = HERE / "inventory"
+LAB = "h8lab"
+SUBNET = "198.19.83.0/24"
+HOST = "engine-bm-1"
+ENGINE = "playbooks/hosts/engine.yml"
+# Tue 2026-03-10 11:00 EDT: inside the NYSE session; Sat 2026-03-14: the market is shut.
+INSIDE = "2026-03-10T15:00:00Z"
+WEEKEND = "2026-03-14T15:00:00Z"
+TIMINGS: dict[str, float] = {}
+
+
+def _env(**extra: str) -> dict[str, str]:
+    # A lab name of this test's own even where no lab runs: the inventory's hosts resolve
+    # to h8lab-* containers, never to the default lab's.
+    return ansible_env(
+        TRADEOPS_LAB_NAME=LAB,
+        TRADEOPS_LAB_SUBNET=SUBNET,
+        **extra,
+    )
+
+
+def _hostvars(env) -> dict:
+    out = subprocess.run(
+        [str(VENV_BIN / "ansible-inventory"), "-i", str(INVENTORY), "--host", HOST],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def _flat(proc) -> str:
+    return " ".join((proc.stdout + proc.stderr).split())
+
+
+# --------------------------------------------------------------------------- no lab
+def test_production_defines_an_enforced_nyse_freeze():
+    data = yaml.safe_load(
+        (ROOT / "inventories/production/group_vars/engines/engine.yml").read_text()
+    )
+    freeze = data["engine_rollout_freeze"]
+    assert data["engine_rollout_freeze_enforce"] is True
+    cases = {
+        "2026-03-10T15:00:00Z": True,  # Tue 11:00 EDT: in session
+        "2026-03-10T13:20:00Z": True,  # 09:20 EDT: inside the 15-minute pre-buffer
+        "2026-03-10T13:00:00Z": False,  # 09:00 EDT: before it
+        "2026-03-10T20:20:00Z": False,  # 16:20 EDT: after the post-buffer
+        "2026-03-14T15:00:00Z": False,  # Saturday
+        "2026-11-26T16:00:00Z": False,  # Thanksgiving: closed
+        "2026-11-27T17:00:00Z": True,  # the early close's session, 12:00 EST
+        "2026-11-27T18:30:00Z": False,  # 13:30 EST: after 13:00 + 15 minutes
+    }
+    got = {now: decide(freeze, now).frozen for now in cases}
+    assert got == cases
+
+
+def test_the_test_inventory_keeps_production_defaults():
+    hostvars = _hostvars(_env())
+    for name in ("engine_deploy_require_placement", "engine_rollout_freeze_enforce"):
+        assert name not in hostvars, f"{name} is set: the default is what must be tested"
+    assert hostvars["tradeops_environment"] == "lab"
+    defaults = yaml.safe_load((ROOT / "roles/engine_deploy/defaults/main.yml").read_text())
+    assert defaults["engine_deploy_require_placement"] is True
+    assert "engine_rollout_freeze_enforce | default(true)" in (ROOT / ENGINE).read_text()
+
+
+def test_rds_deletion_protection_is_on_in_production_and_off_only_in_the_lab():
+    assert render("rds", "production")["primary"]["deletion_protection"] is True
+    assert all(r["deletion_protection"] for r in render("rds", "production")["replicas"])
+    lab = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/aws_data.yml").read_text())
+    assert lab["aws_rds_deletion_protection"] is False
+    assert "the lab turns it off" in (ROOT / "docs/aws.md").read_text()
+
+
+def test_the_engine_play_enforces_the_freeze_when_the_inventory_says_nothing():
+    """engine_rollout_freeze_enforce is undefined here: playbooks/hosts/engine.yml's
+    default(true) refuses the deploy inside the window, before any engine host is
+    reached (the freeze runs on the controller; no lab is needed)."""
+    started = time.monotonic()
+    proc = run_playbook(
+        ENGINE,
+        "-i",
+        str(INVENTORY),
+        "-e",
+        f"engine_rollout_freeze_now={INSIDE}",
+        env=_env(),
+    )
+    TIMINGS["freeze refusal"] = round(time.monotonic() - started, 1)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    flat = _flat(proc)
+    assert "change freeze in force" in flat, proc.stdout[-3000:]
+    # Nothing after the freeze ran: no preflight, no connection to the host.
+    assert "Rollout | the engine's preflight" not in proc.stdout
+    assert "UNREACHABLE" not in proc.stdout
+    tasks = re.findall(r"^TASK \[(.*?)\]", proc.stdout, re.MULTILINE)
+    assert tasks[-1] == "Change freeze | may the engine be deployed now", tasks
+    assert all(t.startswith(("DR state |", "Change freeze |")) for t in tasks), tasks
+
+
+# --------------------------------------------------------------------------- on the lab
+@pytest.fixture(scope="module")
+def lab():
+    env = _env(TRADEOPS_MOTO_PORT=str(_free_port()))
+    started = time.monotonic()
+    up = tradeops("lab", "up", "--json", env=env)
+    try:
+        assert up.returncode == 0, up.stderr[-3000:]
+        TIMINGS["lab up"] = round(time.monotonic() - started, 1)
+        yield env
+    finally:
+        down = tradeops("lab", "down", env=env)
+        print(f"\nproduction-defaults timings (s): {json.dumps(TIMINGS)}")
+        assert down.returncode == 0, down.stderr
+
+
+def _on_host(env, *cmd: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["podman", "exec", f"{LAB}-{HOST}", *cmd],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.mark.lab
+def test_strict_placement_refuses_a_host_that_cannot_grant_it(lab):
+    """Outside trading hours the freeze lets the deploy through; the role's default
+    (require placement) then refuses the lab container in preflight, naming what it
+    cannot grant, and nothing is installed."""
+    started = time.monotonic()
+    proc = run_playbook(
+        ENGINE,
+        "-i",
+        str(INVENTORY),
+        "--limit",
+        HOST,
+        "-e",
+        f"engine_rollout_freeze_now={WEEKEND}",
+        env=lab,
+    )
+    TIMINGS["strict placement refusal"] = round(time.monotonic() - started, 1)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    flat = _flat(proc)
+    assert "allowed" in flat or "outside" in flat, proc.stdout[-3000:]
+    assert f"{HOST} cannot run the engine as profile lab requires" in flat, proc.stdout[-4000:]
+    for refused in ("real-time scheduling", "memory locking", "hugepages"):
+        assert refused in flat, (refused, proc.stdout[-4000:])
+    assert "engine_deploy_require_placement: false" in flat  # the message says the way out
+    # Nothing changed on the host: no user, no release directory, no unit.
+    assert _on_host(lab, "test", "-e", "/opt/refengine").returncode != 0
+    assert _on_host(lab, "id", "refengine").returncode != 0
+    assert _on_host(lab, "test", "-e", "/etc/systemd/system/refengine.service").returncode != 0
+
+
+@pytest.mark.lab
+def test_pgbackrest_refuses_tls_verification_off_in_an_environment_named_lab(lab):
+    playbook = str(HERE / "pgbackrest_tls.yml")
+    base = ("-i", str(INVENTORY), "--limit", HOST)
+    proc = run_playbook(playbook, *base, "-e", "backup_pgbackrest_s3_verify_tls=false", env=lab)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "backup_pgbackrest_s3_verify_tls is false on engine-bm-1" in _flat(proc)
+    # The explicit lab switch waives it, and the run says so.
+    proc = run_playbook(
+        playbook,
+        *base,
+        "-e",
+        "backup_pgbackrest_s3_verify_tls=false",
+        "-e",
+        "backup_pgbackrest_s3_allow_insecure_tls=true",
+        env=lab,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "TLS verification of the pgBackRest repository endpoint is OFF" in _flat(proc)
+    # Verification on (production's default): no switch, no warning.
+    proc = run_playbook(playbook, *base, env=lab)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "is OFF" not in _flat(proc)
