@@ -28,6 +28,13 @@ UNATTRIBUTED = "unattributed"
 COUNTED = (DRIFT, UNATTRIBUTED)
 
 
+def drift_dir(root: Path) -> Path:
+    """Where the last drift check of each environment is kept (<env>.json, <env>.prom);
+    TRADEOPS_DRIFT_DIR moves it (the tests use their own)."""
+    given = os.environ.get("TRADEOPS_DRIFT_DIR")
+    return Path(given) if given else root / ".cache" / "drift"
+
+
 def host_of(change: dict[str, Any]) -> str:
     """The inventory host a change belongs to (AWS layers run as aws-<layer>)."""
     if change.get("scope") == "aws":

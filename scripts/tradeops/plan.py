@@ -215,7 +215,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
         return listing.cmd_list(args)
     root = paths.project_root()
     env = environment_name(resolve_inventory(root, args.inventory))
-    metrics_paths = [root / ".cache" / "drift" / f"{env}.prom"]
+    metrics_paths = [driftlib.drift_dir(root) / f"{env}.prom"]
     if args.metrics_file:
         metrics_paths.append(Path(args.metrics_file))
     try:
@@ -249,7 +249,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     result["metrics_files"] = [str(p) for p in metrics_paths]
     if history_error:
         result["history_error"] = history_error
-    last = root / ".cache" / "drift" / f"{env}.json"
+    last = driftlib.drift_dir(root) / f"{env}.json"
     driftlib.write_atomically(last, json.dumps(result, indent=2, default=str))
     emit(args, result, render_drift(result))
     return code

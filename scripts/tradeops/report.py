@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import exitcodes, paths
+from .drift import drift_dir
 from .lab import Lab
 from .runner import (
     RunRequest,
@@ -445,7 +446,7 @@ td.warn { color: var(--warn); } td.unknown { color: var(--unknown); }
 .check.pass { background: #dafbe1; border-color: #aceebb; }
 .check.fail { background: #ffebe9; border-color: #ff8182; font-weight: 600; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
-.host { font-weight: 600; }
+.host { font-weight: 600; white-space: nowrap; }
 footer { margin-top: 28px; color: var(--unknown); font-size: 12px; }
 """
 
@@ -585,7 +586,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
             return code if code != exitcodes.OK else exitcodes.FAILED
         collected = json.loads(out.read_text())
-    last_drift_path = root / ".cache" / "drift" / f"{env}.json"
+    last_drift_path = drift_dir(root) / f"{env}.json"
     last_drift = None
     if last_drift_path.is_file():
         try:
