@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.integration.dr.drlab import EAST, WEST, DrLab  # noqa: E402
+from tests.integration.lab.drlab import EAST, WEST, DrLab  # noqa: E402
 
 RATE = 20
 TARGETS = {"switchover": 30.0, "failover": 60.0}

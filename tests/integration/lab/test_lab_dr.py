@@ -1,6 +1,7 @@
-"""The DR runbooks on a lab of their own, with real data moving between the regions.
+"""The DR runbooks on the lab test_lab.py converged, with real data moving between regions.
 
-A lab (todr, 198.19.65.0/24, its own moto behind the region gate) converged by site.yml:
+The lab (conftest.py: its own name, subnet and moto behind the region gate) converged by
+site.yml:
 PostgreSQL and Redis on db-east-1 (primary) streaming to db-west-1, engines in both
 regions (us-west-2's fenced until it is active), the DR state at epoch 1. A load
 generator (lab/loadgen/orders.py) places sequence-numbered orders through the engines for
@@ -13,7 +14,7 @@ parity mismatch fail preflight -> switchover (RPO 0) -> the old region's engines
 start -> reprotect -> failback killed after promotion, resumed -> reprotect -> the home
 region cut: a failover refused without an estimate, then done with no call to the cut
 region, losing at most what it disclosed -> the cut region restored: its leftover engines
-are stopped by the fence's watchdog.
+are stopped by the fence's watchdog -> lab down leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from ..support import ROOT
+from ..support import ROOT, tradeops
+from .conftest import LAB, SUBNET, podman_names
 from .drlab import EAST, EAST_ENGINES, PREFIX, WEST, DrLab
 
 pytestmark = pytest.mark.lab
@@ -39,14 +41,11 @@ RECORDS = ROOT / ".cache" / "dr" / "runs"
 
 
 @pytest.fixture(scope="module")
-def drlab(tmp_path_factory):
-    lab = DrLab("todr", "198.19.65.0/24", tmp_path_factory.mktemp("dr"))
-    try:
-        lab.up_and_converged()
-        yield lab
-    finally:
-        print(f"\nDR lab timings (s): {json.dumps(lab.timings)}")
-        lab.down()
+def drlab(lab, lab_env, first_site, tmp_path_factory):
+    """The package's lab, converged (first_site), as a DrLab."""
+    drlab = DrLab(LAB, SUBNET, tmp_path_factory.mktemp("dr"), env=lab_env)
+    yield drlab
+    print(f"\nDR lab timings (s): {json.dumps(drlab.timings)}")
 
 
 @pytest.fixture(scope="module")
@@ -320,3 +319,20 @@ def test_failover_with_the_home_region_cut(drlab, load):
         time.sleep(2)
     assert all(drlab.engine_active(h) != "active" for h in EAST_ENGINES)
     assert drlab.sh("engine-c5n-2", "systemctl start refengine", check=False).returncode != 0
+
+
+def test_lab_down_leaves_nothing_behind(lab_env, load):
+    # Runs last in the package (pytest keeps file order); the fixture's own down is then a
+    # no-op, which is what idempotent means.
+    load.stop()
+    status = json.loads(tradeops("lab", "status", "--json", env=lab_env).stdout)
+    assert status["moto"]["pid"], "moto should be running before down"
+    assert status["gate"]["pid"], "the gate should be running before down"
+    pids = (status["moto"]["pid"], status["gate"]["pid"])
+    down = tradeops("lab", "down", env=lab_env)
+    assert down.returncode == 0, down.stderr
+    assert podman_names("ps", lab_env) == []
+    assert podman_names("network", lab_env) == []
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
+    after = tradeops("lab", "status", env=lab_env)
+    assert after.returncode == 3

@@ -1,8 +1,9 @@
 """The lab end to end, as a user drives it: lab up, run site, re-run, check, fail a
-region and restore it, lab down.
+region and restore it (the DR day follows on the same lab: test_lab_dr.py, which ends
+with lab down).
 
-Uses a lab of its own (name, /24 inside 198.18.0.0/15, moto port), so a developer's
-running lab is left alone.
+Uses a lab of its own (name, /24 inside 198.18.0.0/15, moto port: conftest.py), so a
+developer's running lab is left alone.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from botocore.exceptions import ClientError
 
 from tradeops.lab import Lab
 
-from .support import AWS_LAYERS, ROOT, VENV_BIN, _free_port, ansible_env, tradeops
+from ..support import AWS_LAYERS, ROOT, VENV_BIN, tradeops
+from .conftest import LAB, podman_names
 
 pytestmark = pytest.mark.lab
 
-LAB = "tolab"
-SUBNET = "198.19.250.0/24"
 EAST = {"engine-c5n-1", "engine-c5n-2", "engine-metal-1", "engine-bm-1", "mon-1", "db-east-1"}
 WEST = {"engine-west-1", "db-west-1"}
 HOSTS = EAST | WEST
@@ -32,37 +32,6 @@ DATABASES = {"db-east-1", "db-west-1"}
 # engine-west-1's container body is found through the inventory only once the fleet
 # layer launches its instance in us-west-2 and cloud.aws_ec2.yml lists that region.
 DR_CLOUD = {"engine-west-1"}
-
-
-def podman_names(kind: str, env: dict[str, str]) -> list[str]:
-    """Names of the containers ("ps") or networks labelled as this test's lab."""
-    label = f"label=io.tradeops.lab={LAB}"
-    if kind == "ps":
-        args = ["ps", "-a", "--filter", label, "--format", "{{.Names}}"]
-    else:
-        args = ["network", "ls", "--filter", label, "--format", "{{.Name}}"]
-    out = subprocess.run(["podman", *args], env=env, capture_output=True, text=True, check=True)
-    return out.stdout.split()
-
-
-@pytest.fixture(scope="module")
-def lab_env() -> dict[str, str]:
-    return ansible_env(
-        TRADEOPS_LAB_NAME=LAB,
-        TRADEOPS_LAB_SUBNET=SUBNET,
-        TRADEOPS_MOTO_PORT=str(_free_port()),
-    )
-
-
-@pytest.fixture(scope="module")
-def lab(lab_env):
-    first = tradeops("lab", "up", "--json", env=lab_env)
-    try:
-        assert first.returncode == 0, first.stderr
-        yield json.loads(first.stdout)
-    finally:  # a lab that came up only half way is removed too
-        down = tradeops("lab", "down", env=lab_env)
-        assert down.returncode == 0, down.stderr
 
 
 def run_site(lab_env, tmp_path: Path, *args: str) -> dict:
@@ -95,12 +64,6 @@ def test_lab_up_again_changes_nothing(lab, lab_env):
     again = tradeops("lab", "up", "--json", env=lab_env)
     assert again.returncode == 0, again.stderr
     assert set(json.loads(again.stdout)["actions"].values()) == {"running"}
-
-
-@pytest.fixture(scope="module")
-def first_site(lab, lab_env, tmp_path_factory) -> dict:
-    """The report of site.yml's first run on the new lab (it converges the lab)."""
-    return run_site(lab_env, tmp_path_factory.mktemp("first-site"))
 
 
 def inventory_hosts(lab_env) -> set[str]:
@@ -311,19 +274,3 @@ def test_failing_a_region_takes_its_api_and_hosts_down_until_restored(lab, lab_e
     again = json.loads(tradeops("lab", "restore-region", "us-east-1", "--json", env=lab_env).stdout)
     assert set(again["hosts"].values()) == {"running"}
     assert tradeops("lab", "status", env=lab_env).returncode == 0
-
-
-def test_lab_down_leaves_nothing_behind(lab_env):
-    # Runs last in this module (pytest keeps file order); the fixture's own down is
-    # then a no-op, which is what idempotent means.
-    status = json.loads(tradeops("lab", "status", "--json", env=lab_env).stdout)
-    assert status["moto"]["pid"], "moto should be running before down"
-    assert status["gate"]["pid"], "the gate should be running before down"
-    pids = (status["moto"]["pid"], status["gate"]["pid"])
-    down = tradeops("lab", "down", env=lab_env)
-    assert down.returncode == 0, down.stderr
-    assert podman_names("ps", lab_env) == []
-    assert podman_names("network", lab_env) == []
-    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
-    after = tradeops("lab", "status", env=lab_env)
-    assert after.returncode == 3

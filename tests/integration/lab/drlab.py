@@ -29,11 +29,12 @@ TOPOLOGY = yaml.safe_load((ROOT / "lab" / "topology.yml").read_text())
 class DrLab:
     """One lab for a DR day: its environment, its hosts, the runbooks."""
 
-    def __init__(self, name: str, subnet: str, directory: Path):
+    def __init__(self, name: str, subnet: str, directory: Path, env: dict[str, str] | None = None):
+        """A new lab's environment, or `env` of a lab that exists (the lab tests')."""
         self.name = name
         self.subnet = subnet
         self.directory = directory
-        self.env = ansible_env(
+        self.env = env or ansible_env(
             TRADEOPS_LAB_NAME=name,
             TRADEOPS_LAB_SUBNET=subnet,
             TRADEOPS_MOTO_PORT=str(_free_port()),
