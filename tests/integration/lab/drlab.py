@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from ..support import ROOT, _free_port, ansible_env, tradeops
+from ..support import ROOT, VENV_BIN, _free_port, ansible_env, tradeops
 
 PREFIX = "/tradeops/lab/dr"
 EAST, WEST = "us-east-1", "us-west-2"
@@ -130,6 +130,18 @@ class DrLab:
             )
             for region in (EAST, WEST)
         }
+
+    def entry(self, host: str, role: str, name: str, *extra: str) -> subprocess.CompletedProcess:
+        """One entry point of a database role on one host, as a runbook calls it
+        (tests/integration/lab/entry.yml), with the static hosts only."""
+        args = ["-e", f"target={host}", "-e", f"role={role}", "-e", f"entry={name}"]
+        for item in extra:
+            args += ["-e", item]
+        return subprocess.run(
+            [str(VENV_BIN / "ansible-playbook"), "-i", "inventories/lab/hosts.yml",
+             str(ROOT / "tests/integration/lab/entry.yml"), *args],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, check=False, timeout=600,
+        )  # fmt: skip
 
     def load(self, rate: int, start_seq: int = 1) -> Load:
         engines = [f"http://{self.address(h)}:8080" for h in (*EAST_ENGINES, *WEST_ENGINES)]
