@@ -282,6 +282,147 @@ def test_drift_is_detected_and_repaired(created, moto, aws_api, outputs_dir):
     assert all(p.get("FromPort") != 22 for p in perms)
 
 
+def _bucket_named(moto, suffix: str) -> str:
+    (name,) = [
+        b["Name"] for b in moto.client("s3").list_buckets()["Buckets"] if b["Name"].endswith(suffix)
+    ]
+    return name
+
+
+def _instance_named(moto, name: str) -> dict:
+    ec2 = moto.client("ec2")
+    (inst,) = [
+        i
+        for r in ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [name]}])[
+            "Reservations"
+        ]
+        for i in r["Instances"]
+        if i["State"]["Name"] == "running"
+    ]
+    return inst
+
+
+DRIFT_LAYERS = ["network", "s3", "kinesis", "fleet"]
+
+
+def test_drift_made_through_the_api_in_four_layers_is_repaired_by_one_run(
+    created, moto, aws_api, outputs_dir
+):
+    """Issue 23's list, drifted at once outside Ansible (S3 encryption, S3 public access,
+    IMDSv2 on an engine, a security-group rule, a route, a Kinesis retention) plus the S3
+    Bucket Key and the flow logs' retention: one --tags run of those layers notices each
+    (the layer's state call) and repairs it (its converge), and the next run is a no-op."""
+    ec2, s3, kinesis = moto.client("ec2"), moto.client("s3"), moto.client("kinesis")
+    network = json.loads((outputs_dir / "network.json").read_text())
+    kms_arn = _data_key(moto, "us-east-1")
+    # 1. S3 encryption: the market-data bucket falls back to SSE-S3.
+    market_data = _bucket_named(moto, "-market-data")
+    s3.put_bucket_encryption(
+        Bucket=market_data,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    # 2. S3 public access: the backups bucket lets public policies in.
+    backups = _backups_bucket(moto)
+    s3.put_public_access_block(
+        Bucket=backups,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
+    # 3. The S3 Bucket Key off (SSE-KMS kept) on the compliance bucket.
+    compliance = _bucket_named(moto, "-compliance")
+    s3.put_bucket_encryption(
+        Bucket=compliance,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": kms_arn,
+                    },
+                    "BucketKeyEnabled": False,
+                }
+            ]
+        },
+    )
+    # 4. IMDSv1 allowed again on an engine. Every option is named: moto drops the ones a
+    # ModifyInstanceMetadataOptions call leaves out (AWS keeps them), and ec2_instance's
+    # repair then sends None for those and fails.
+    engine = _instance_named(moto, "engine-c5n-1")
+    ec2.modify_instance_metadata_options(
+        InstanceId=engine["InstanceId"],
+        HttpTokens="optional",
+        HttpEndpoint="enabled",
+        HttpPutResponseHopLimit=1,
+        HttpProtocolIpv6="disabled",
+        InstanceMetadataTags="disabled",
+    )
+    # 5. A security-group rule removed: HTTPS from the VPC to the nodes.
+    nodes = network["security_groups"]["nodes"]
+    ec2.revoke_security_group_ingress(
+        GroupId=nodes,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "IpRanges": [{"CidrIp": network["vpc_cidr"]}],
+            }
+        ],
+    )
+    # 6. A route removed: a private subnet's default route through its NAT gateway.
+    private_table = network["route_tables"]["tradeops-lab-private-a"]
+    ec2.delete_route(RouteTableId=private_table, DestinationCidrBlock="0.0.0.0/0")
+    # 7. A Kinesis retention cut to a day.
+    stream = "tradeops-lab-market-data"
+    kinesis.decrease_stream_retention_period(StreamName=stream, RetentionPeriodHours=24)
+    # 8. The flow logs kept a day instead of the inventory's retention.
+    moto.client("logs").put_retention_policy(
+        logGroupName=network["flow_log_group"], retentionInDays=1
+    )
+    layers = json.dumps({"tradeops_aws_layers": DRIFT_LAYERS})
+    proc, calls = _run(aws_api, outputs_dir, "--tags", ",".join(DRIFT_LAYERS), "-e", layers)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    recap = _recap(proc.stdout)
+    for layer in DRIFT_LAYERS:
+        assert recap[f"aws-{layer}"]["changed"] >= 1, (layer, proc.stdout[-4000:])
+
+    sse = s3.get_bucket_encryption(Bucket=market_data)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert sse[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    block = s3.get_public_access_block(Bucket=backups)["PublicAccessBlockConfiguration"]
+    assert all(block.values()), block
+    sse = s3.get_bucket_encryption(Bucket=compliance)["ServerSideEncryptionConfiguration"]
+    assert sse["Rules"][0]["BucketKeyEnabled"] is True
+    meta = _instance_named(moto, "engine-c5n-1")["MetadataOptions"]
+    assert meta["HttpTokens"] == "required", meta
+    perms = ec2.describe_security_groups(GroupIds=[nodes])["SecurityGroups"][0]["IpPermissions"]
+    assert any(
+        p.get("FromPort") == 443
+        and {"CidrIp": network["vpc_cidr"]}
+        in [{"CidrIp": r["CidrIp"]} for r in p.get("IpRanges", [])]
+        for p in perms
+    ), perms
+    table = ec2.describe_route_tables(RouteTableIds=[private_table])["RouteTables"][0]
+    assert any(
+        r.get("DestinationCidrBlock") == "0.0.0.0/0" and r.get("NatGatewayId")
+        for r in table["Routes"]
+    ), table["Routes"]
+    summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+    assert summary["RetentionPeriodHours"] == 168
+    group = moto.client("logs").describe_log_groups(logGroupNamePrefix=network["flow_log_group"])
+    assert group["logGroups"][0]["retentionInDays"] == 90
+    # Repaired means converged: the same run again changes nothing and mutates nothing.
+    proc, calls = _run(aws_api, outputs_dir, "--tags", ",".join(DRIFT_LAYERS), "-e", layers)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert all(r["changed"] == 0 for r in _recap(proc.stdout).values()), proc.stdout[-4000:]
+    assert not ApiLog.mutating(calls), ApiLog.mutating(calls)
+
+
 def test_security_posture(created, moto):
     ec2 = moto.client("ec2")
     for sg in ec2.describe_security_groups()["SecurityGroups"]:
