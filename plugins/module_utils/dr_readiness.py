@@ -146,11 +146,11 @@ def rpo_estimate(postgresql=None, redis=None, last_known=None):
             "bytes": None,
             "detail": "no lag figure is available: the loss is unknown",
         }
-    seconds, _ = max(figures, key=lambda f: f[0])
+    seconds = max(figure[0] for figure in figures)
     return {
         "seconds": round(seconds, 3),
         "bytes": (postgresql or {}).get("lag_bytes"),
-        "detail": "; ".join(text for _, text in figures),
+        "detail": "; ".join(text for _seconds, text in figures),
     }
 
 

@@ -31,8 +31,8 @@ options:
     required: true
   rds_instances:
     description:
-      - The RDS instance of each region, C({region: identifier}). The one without a
-        replication source is the primary.
+      - The RDS instance of each region, a dictionary from region name to DB instance
+        identifier. The one without a replication source is the primary.
     type: dict
     default: {}
   engine_instance_types:
@@ -43,7 +43,7 @@ options:
   tag_filters:
     description:
       - Tags that identify this environment's resources (VPCs, engine instances), for
-        example C({Project: tradeops, Environment: lab}).
+        example C(Project=tradeops) and C(Environment=lab).
     type: dict
     default: {}
   launch_template_name:
@@ -182,7 +182,7 @@ def _rds_summary(client, region, identifier, cloudwatch, lag_metric, ec2):
         "backup_retention": db.get("BackupRetentionPeriod", 0),
         "instance_class": db.get("DBInstanceClass"),
         "engine": db.get("Engine"),
-        "engine_major": version.split(".")[0] if version else None,
+        "engine_major": version.split(".", maxsplit=1)[0] if version else None,
         "parameter_group_family": (params[0].get("DBParameterGroupName") or "").split("-")[-1]
         or None,
         "storage_type": db.get("StorageType"),

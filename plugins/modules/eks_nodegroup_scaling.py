@@ -10,10 +10,10 @@ short_description: Raise an EKS managed node group's minimum size (DR scale-up)
 version_added: "0.2.0"
 description:
   - Makes an existing managed node group hold at least O(min_size) nodes by raising its
-    C(minSize) (and C(desiredSize) only as far as the new minimum needs: EKS refuses a
+    C(minSize) (and C(desiredSize) only as far as the new minimum needs, since EKS refuses a
     desired size below the minimum). The cluster autoscaler owns C(desiredSize) above that.
   - Never lowers a size; a group already at or above O(min_size) is left alone
-    (C(changed=false)). O(max_size) is never raised: a group whose maximum is below
+    (C(changed=false)). The group's C(maxSize) is never raised; a group whose maximum is below
     O(min_size) is an error (raise its maximum in the inventory and converge first).
   - Used by the DR runbooks to scale the standby region's warm footprint at takeover.
 author:

@@ -29,6 +29,10 @@ from typing import Any
 AWS_LAYER_STATE = ("tradeops.platform.aws_layer_state", "aws_layer_state")
 TUNING_REPORT_FACT = "engine_tuning_verify_report"
 TUNING_METRICS_FILE = "tradeops_tuning.prom"
+# engine_tuning's preflight fact: the host is a container, whose kernel is the machine's
+# under it, so only the checks of its own network interfaces are judged there (as
+# plugins/module_utils/tuning_metrics.py: check_scope).
+CONTAINER_FACT = "__engine_tuning_is_container"
 # A file diff shown in full up to this many lines (the JSON always has all of it).
 DIFF_LINES = 12
 VALUE_CHARS = 200
@@ -318,18 +322,47 @@ def change_from_result(host: str, data: dict[str, Any], scope: str = "host") -> 
     return [Change(scope, host, kind, what, detail=_short(detail), task=task, role=role)]
 
 
-def tuning_changes(host: str, report: dict[str, Any], task: str, role: str) -> list[Change]:
-    """engine_tuning's verify report: one change per check in drift."""
+# The `check` label of a verify check, as engine_tuning's metrics (and TuningDrift) name
+# it: plugins/module_utils/tuning_metrics.py, FIXED_LABELS and check_label (a unit test
+# keeps the two equal).
+FIXED_LABELS = {
+    "kernel_cmdline": "kernel.cmdline",
+    "cpu_isolated": "cpu.isolated",
+    "cpu_nohz_full": "cpu.nohz_full",
+    "irq_default_affinity": "irq.default_affinity",
+    "irq_affinity": "irq.affinity",
+    "nic_irq_affinity": "irq.nic_queues",
+    "thp": "thp",
+}
+
+
+def check_label(check: dict[str, Any]) -> str:
+    name = str(check.get("name") or "").strip()
+    return FIXED_LABELS.get(name) or ".".join(name.split())
+
+
+def own_interface_check(check: dict[str, Any]) -> bool:
+    """A check of the host's own network interfaces (judged in a container too)."""
+    path = str(check.get("path") or "")
+    return path == "nics" or path.startswith("nics.")
+
+
+def tuning_changes(
+    host: str, report: dict[str, Any], task: str, role: str, container: bool = False
+) -> list[Change]:
+    """engine_tuning's verify report: one change per judged check in drift."""
     out = []
     for check in report.get("checks") or []:
         if check.get("status") != "drift":
             continue
+        if container and not own_interface_check(check):
+            continue  # the machine's kernel, not this host's: not judged (docs/monitoring.md)
         out.append(
             Change(
                 "host",
                 host,
                 "tuning",
-                f"tuning check {check.get('name')}",
+                f"tuning check {check_label(check)}",
                 attribute=check.get("path") or None,
                 current=check.get("actual"),
                 wanted=check.get("desired"),
@@ -366,6 +399,7 @@ class ChangeCollector:
         self.handlers: dict[str, list[str]] = {}
         self.aws_caller: dict[str, Any] | None = None
         self.hosts: set[str] = set()
+        self.containers: set[str] = set()
         self._handler_tasks: set[str] = set()
 
     def feed(self, event: dict[str, Any]) -> None:
@@ -396,12 +430,15 @@ class ChangeCollector:
         if _short_action(action) == "aws_caller_info" and res.get("arn"):
             self.aws_caller = {k: res.get(k) for k in ("account", "arn", "user_id")}
         facts = res.get("ansible_facts") or {}
+        if CONTAINER_FACT in facts and str(facts[CONTAINER_FACT]).lower() == "true":
+            self.containers.add(host)
         if isinstance(facts.get(TUNING_REPORT_FACT), dict):
             report = facts[TUNING_REPORT_FACT]
             self.tuning[host] = report
             if self.check:
                 task, role = str(data.get("task") or ""), str(data.get("role") or "")
-                self.host_changes += tuning_changes(host, report, task, role)
+                container = host in self.containers
+                self.host_changes += tuning_changes(host, report, task, role, container)
         if not res.get("changed"):
             return
         task = str(data.get("task") or "")

@@ -94,11 +94,17 @@ def ec2(env):
 
 
 def engines_group(env) -> dict:
-    """The engine instances' security group, as the network layer named it."""
-    groups = ec2(env).describe_security_groups(
-        Filters=[{"Name": "tag:Environment", "Values": ["lab"]}]
-    )["SecurityGroups"]
-    return next(g for g in groups if "engine" in g["GroupName"])
+    """The security group of the de-tuned engine host's instance (the network layer's)."""
+    client = ec2(env)
+    reservations = client.describe_instances(
+        Filters=[
+            {"Name": "tag:Name", "Values": [DETUNED]},
+            {"Name": "instance-state-name", "Values": ["running"]},
+        ]
+    )["Reservations"]
+    [instance] = [i for r in reservations for i in r["Instances"]]
+    group_id = instance["NetworkInterfaces"][0]["Groups"][0]["GroupId"]
+    return client.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
 
 
 @pytest.fixture(scope="module")

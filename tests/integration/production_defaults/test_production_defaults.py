@@ -143,13 +143,25 @@ def lab():
     started = time.monotonic()
     up = tradeops("lab", "up", "--json", env=env)
     try:
-        assert up.returncode == 0, up.stderr[-3000:]
+        if up.returncode != 0:
+            _only_other_hosts_are_late(env, up)
         TIMINGS["lab up"] = round(time.monotonic() - started, 1)
         yield env
     finally:
         down = tradeops("lab", "down", env=env)
         print(f"\nproduction-defaults timings (s): {json.dumps(TIMINGS)}")
         assert down.returncode == 0, down.stderr
+
+
+def _only_other_hosts_are_late(env, up) -> None:
+    """These tests use one host of the lab. `tradeops lab up` starts all of its hosts and
+    gives up when some host's systemd is not running within its wait (on a machine shared
+    by several labs, some are late): that is not this test's concern as long as HOST is up.
+    Anything else is a failure."""
+    late = re.search(r"systemd did not come up in: (.*)$", up.stderr, re.MULTILINE)
+    assert late and f"{LAB}-{HOST}" not in late.group(1), up.stderr[-3000:]
+    state = _on_host(env, "systemctl", "is-system-running", "--wait")
+    assert state.stdout.strip() in ("running", "degraded"), (state.stdout, state.stderr)
 
 
 def _on_host(env, *cmd: str) -> subprocess.CompletedProcess:
@@ -175,6 +187,7 @@ def test_strict_placement_refuses_a_host_that_cannot_grant_it(lab):
         str(INVENTORY),
         "--limit",
         HOST,
+        "-v",
         "-e",
         f"engine_rollout_freeze_now={WEEKEND}",
         env=lab,
@@ -182,7 +195,7 @@ def test_strict_placement_refuses_a_host_that_cannot_grant_it(lab):
     TIMINGS["strict placement refusal"] = round(time.monotonic() - started, 1)
     assert proc.returncode != 0, proc.stdout[-3000:]
     flat = _flat(proc)
-    assert "allowed" in flat or "outside" in flat, proc.stdout[-3000:]
+    assert "reason: outside trading hours" in flat, proc.stdout[-3000:]
     assert f"{HOST} cannot run the engine as profile lab requires" in flat, proc.stdout[-4000:]
     for refused in ("real-time scheduling", "memory locking", "hugepages"):
         assert refused in flat, (refused, proc.stdout[-4000:])
@@ -197,7 +210,8 @@ def test_strict_placement_refuses_a_host_that_cannot_grant_it(lab):
 def test_pgbackrest_refuses_tls_verification_off_in_an_environment_named_lab(lab):
     playbook = str(HERE / "pgbackrest_tls.yml")
     base = ("-i", str(INVENTORY), "--limit", HOST)
-    proc = run_playbook(playbook, *base, "-e", "backup_pgbackrest_s3_verify_tls=false", env=lab)
+    off = json.dumps({"backup_pgbackrest_s3_verify_tls": False})
+    proc = run_playbook(playbook, *base, "-e", off, env=lab)
     assert proc.returncode != 0, proc.stdout[-3000:]
     assert "backup_pgbackrest_s3_verify_tls is false on engine-bm-1" in _flat(proc)
     # The explicit lab switch waives it, and the run says so.
@@ -205,9 +219,12 @@ def test_pgbackrest_refuses_tls_verification_off_in_an_environment_named_lab(lab
         playbook,
         *base,
         "-e",
-        "backup_pgbackrest_s3_verify_tls=false",
-        "-e",
-        "backup_pgbackrest_s3_allow_insecure_tls=true",
+        json.dumps(
+            {
+                "backup_pgbackrest_s3_verify_tls": False,
+                "backup_pgbackrest_s3_allow_insecure_tls": True,
+            }
+        ),
         env=lab,
     )
     assert proc.returncode == 0, proc.stdout[-3000:]

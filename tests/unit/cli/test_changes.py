@@ -124,16 +124,20 @@ def tuning_report(rx_actual):
     return {
         "profile": "lab",
         "checks": [
-            {"name": "nic.eth0.channels.rx", "status": "drift" if rx_actual != 1 else "ok",
-             "desired": 1, "actual": rx_actual, "path": "ethtool -l eth0", "message": ""},
-            {"name": "nic.eth0.channels.tx", "status": "ok", "desired": 1, "actual": 1},
-            {"name": "cpu.isolated", "status": "not_judged", "desired": "1", "actual": "0-1"},
+            {"name": "nic eth0 channels.rx", "status": "drift" if rx_actual != 1 else "ok",
+             "desired": 1, "actual": rx_actual, "path": "nics.channels.rx", "message": ""},
+            {"name": "nic eth0 channels.tx", "status": "ok", "desired": 1, "actual": 1,
+             "path": "nics.channels.tx"},
+            {"name": "irq_default_affinity", "status": "drift", "desired": "0",
+             "actual": "0-1", "path": "cpu.housekeeping"},
         ],
     }  # fmt: skip
 
 
 def test_tuning_drift_in_check_mode_is_one_change_and_folds_the_metrics_file():
     c = ChangeCollector(check=True)
+    c.feed(ok("engine-c5n-2", "Preflight", "ansible.builtin.set_fact",
+              {"ansible_facts": {"__engine_tuning_is_container": True}}))  # fmt: skip
     c.feed(ok("engine-c5n-2", "Verify | compare", "ansible.builtin.set_fact",
               {"ansible_facts": {"engine_tuning_verify_report": tuning_report(2)}},
               role="engine_tuning"))  # fmt: skip
@@ -222,3 +226,35 @@ def test_aws_caller_identity_is_taken_from_the_account_guard():
         "arn": "arn:aws:sts::123456789012:user/ops",
         "user_id": "AIDA",
     }
+
+
+def test_container_hosts_judge_only_their_own_interfaces():
+    c = ChangeCollector(check=True)
+    c.feed(ok("engine-c5n-2", "Preflight", "ansible.builtin.set_fact",
+              {"ansible_facts": {"__engine_tuning_is_container": True}}))  # fmt: skip
+    c.feed(ok("engine-c5n-2", "Verify | compare", "ansible.builtin.set_fact",
+              {"ansible_facts": {"engine_tuning_verify_report": tuning_report(2)}}))  # fmt: skip
+    c.feed(ok("engine-bm-9", "Verify | compare", "ansible.builtin.set_fact",
+              {"ansible_facts": {"engine_tuning_verify_report": tuning_report(1)}}))  # fmt: skip
+    found = sorted((x.target, x.what) for x in c.changes())
+    assert found == [
+        ("engine-bm-9", "tuning check irq.default_affinity"),  # a real host: judged
+        ("engine-c5n-2", "tuning check nic.eth0.channels.rx"),  # the container's own NIC
+    ]
+
+
+def test_check_labels_are_the_metrics_labels():
+    """changes.FIXED_LABELS is a copy of tuning_metrics.FIXED_LABELS (the CLI is no part of
+    the collection); they must stay equal, or the plan and TuningDrift name checks apart."""
+    import importlib.util
+    from pathlib import Path
+
+    from tradeops import changes
+
+    source = Path(__file__).resolve().parents[3] / "plugins/module_utils/tuning_metrics.py"
+    spec = importlib.util.spec_from_file_location("tuning_metrics_copy", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert changes.FIXED_LABELS == module.FIXED_LABELS
+    for name in ("nic eth0 channels.rx", "sysctl vm.swappiness", "irq_affinity"):
+        assert changes.check_label({"name": name}) == module.check_label({"name": name})

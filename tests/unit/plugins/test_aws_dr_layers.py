@@ -257,7 +257,8 @@ def _dr_spec(**rep_over):
     return spec
 
 
-def _dr_world(dr_subnets=DR_SUBNETS, **dr_over):
+def _dr_world(dr_subnets=None, **dr_over):
+    dr_subnets = DR_SUBNETS if dr_subnets is None else dr_subnets
     east = FakeRds(
         {
             "pg": _instance("pg"),
@@ -415,10 +416,10 @@ def test_kinesis_dr_copies_same_names_with_the_dr_key():
 
 
 def test_kinesis_dr_copy_missing_or_with_the_primary_key():
-    differences, _ = kinesis_state(_kinesis_world({}), KINESIS_SPEC)
+    differences, _state = kinesis_state(_kinesis_world({}), KINESIS_SPEC)
     assert differences == ["stream tradeops-lab-orders (us-west-2) does not exist"]
     world = _kinesis_world({"tradeops-lab-orders": _stream("east-key")})
-    differences, _ = kinesis_state(world, KINESIS_SPEC)
+    differences, _state = kinesis_state(world, KINESIS_SPEC)
     assert differences == [
         "stream tradeops-lab-orders (us-west-2): not encrypted with alias/tradeops-lab-data"
     ]
@@ -490,7 +491,7 @@ def test_dr_state_converged_in_both_regions():
 
 def test_a_missing_record_is_named_with_its_region():
     west = {f"{PREFIX}/active": _record()}
-    differences, _ = dr_state_state(_ssm_world(_both(_record()), west), DR_STATE_SPEC)
+    differences, _state = dr_state_state(_ssm_world(_both(_record()), west), DR_STATE_SPEC)
     assert differences == [f"DR state {PREFIX}/epochs/00000001 (us-west-2) does not exist"]
 
 
@@ -513,6 +514,6 @@ def test_a_failed_over_state_is_converged_and_authoritative():
     ],
 )
 def test_a_record_that_is_not_a_dr_record_is_reported_not_rewritten(value, needle):
-    differences, _ = dr_state_state(_ssm_world(_both(value), _both(_record())), DR_STATE_SPEC)
+    differences, _state = dr_state_state(_ssm_world(_both(value), _both(_record())), DR_STATE_SPEC)
     assert len(differences) == 1 and needle in differences[0], differences
     assert differences[0].startswith(f"DR state {PREFIX}/active (us-east-1)")

@@ -151,6 +151,19 @@ def _perm_with_ports(w, s, direction):
     raise LookupError(direction)
 
 
+def _first_peer(permission):
+    """The first CIDR range of a permission, or its first group pair."""
+    return (permission["IpRanges"] or permission["UserIdGroupPairs"])[0]
+
+
+def _remove_route(table, route, _world):
+    table["Routes"].remove(route)
+
+
+def _rename_first_inline_policy(role, want):
+    role["inline"].update(x=role["inline"].pop(want["inline_policies"][0]["name"]))
+
+
 def _set(obj, **values):
     obj.update(values)
 
@@ -194,10 +207,7 @@ def _rules(direction):
             f"security_groups[].{direction}[].description",
             f"{direction}-description",
             lambda w, s: _set(
-                (lambda p: (p["IpRanges"] or p["UserIdGroupPairs"])[0])(
-                    _perm(w, s, direction, "cidr")[1]
-                ),
-                Description="changed by hand",
+                _first_peer(_perm(w, s, direction, "cidr")[1]), Description="changed by hand"
             ),
             rules,
         ),
@@ -337,7 +347,7 @@ NETWORK = [
     Drift(
         "route_tables[].routes[].dest",
         "route-deleted",
-        lambda w, s: (lambda t, r, _w: t["Routes"].remove(r))(*_route(w, s, "nat")),
+        lambda w, s: _remove_route(*_route(w, s, "nat")),
         r"^route table .*: routes ",
     ),
     Drift(
@@ -575,11 +585,7 @@ SECURITY = [
     Drift(
         "iam_roles[].inline_policies[].name",
         "inline-policy-renamed",
-        lambda w, s: (
-            lambda r, want: r["inline"].update(
-                x=r["inline"].pop(want["inline_policies"][0]["name"])
-            )
-        )(*_role(w, s, lambda r: r["inline_policies"])),
+        lambda w, s: _rename_first_inline_policy(*_role(w, s, lambda r: r["inline_policies"])),
         r"^IAM role .*: inline policy names differ",
     ),
     Drift(

@@ -211,7 +211,7 @@ def test_podman_saying_paused_or_exited_is_unreachable(fake_podman, tmp_path):
 
 def test_a_running_container_costs_no_podman_call_once_cached(fake_podman):
     podman, calls = fake_podman
-    for _ in range(3):  # one connection per task, as Ansible makes them
+    for _attempt in range(3):  # one connection per task, as Ansible makes them
         conn = connection("c-run", podman)._connect()
         assert conn._pid == os.getpid()
     assert len(calls.read_text().split()) == 1
