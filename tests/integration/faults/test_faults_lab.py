@@ -390,13 +390,6 @@ def test_a_paused_host_is_unreachable_exit_5(lab, lab_env, engines, tmp_path):
 # ---------------------------------------------------------------------------- preflight
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the preflight of host_baseline, node_exporter, backup_restic and backup_pgbackrest "
-    "reads facts that a --tags preflight run does not gather (their plays are tagged, so the "
-    "play's own fact gathering is skipped): each needs engine_deploy's first preflight task "
-    "(setup, gather_subset min, when os_family is not defined). Remove this mark once they do.",
-)
 def test_tags_preflight_passes_on_a_healthy_lab(lab, lab_env, engines, tmp_path):
     # An empty fact cache: what a fresh controller (or an expired cache) has.
     env = dict(lab_env, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / "facts"))
