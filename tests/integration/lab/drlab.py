@@ -113,10 +113,14 @@ class DrLab:
         return self.sh(host, "systemctl is-active refengine", check=False).stdout.strip()
 
     def ssm(self, region: str):
+        return self.aws("ssm", region)
+
+    def aws(self, service: str, region: str):
+        """A boto3 client of the lab's moto (through the region gate)."""
         import boto3
 
         return boto3.client(
-            "ssm",
+            service,
             endpoint_url=self.lab.moto_url,
             region_name=region,
             aws_access_key_id="testing",

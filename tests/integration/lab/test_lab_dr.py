@@ -351,6 +351,19 @@ def test_a_converge_that_names_a_stale_active_region_refuses(drlab):
     assert not drlab.in_recovery("db-west-1")
 
 
+def test_the_rds_layer_refuses_to_undo_the_failover(drlab):
+    # The promoted replica differs from the RDS layer's spec (primary in us-east-1): a
+    # site.yml converge must say so and leave the promoted database alone.
+    rds = drlab.aws("rds", WEST)
+    before = [d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]]
+    proc = tradeops("run", "site", "--tags", "rds", env=drlab.env)
+    assert proc.returncode == 4, proc.stderr[-3000:]
+    assert f"The DR state names {WEST} as the active region" in said(proc), said(proc)[-3000:]
+    after = rds.describe_db_instances()["DBInstances"]
+    assert [d["DBInstanceIdentifier"] for d in after] == before
+    assert not any(d.get("ReadReplicaSourceDBInstanceIdentifier") for d in after), after
+
+
 def test_lab_down_leaves_nothing_behind(lab_env, load):
     # Runs last in the package (pytest keeps file order); the fixture's own down is then a
     # no-op, which is what idempotent means.
