@@ -55,7 +55,7 @@ def cmd_list(args: argparse.Namespace, stream=None) -> int:
         Lab().require_up()  # the lab's cloud hosts come from its moto
     private = Path(tempfile.mkdtemp(prefix="tradeops-list-"))
     try:
-        env = run_environment(root, "list-" + private.name, private)
+        env = run_environment(root, "list-" + private.name, private, inventory)
         env["ANSIBLE_NOCOLOR"] = "1"
         out, err, rc = ansible_runner.run_command(
             executable_cmd="ansible-playbook",

@@ -529,7 +529,24 @@ def build_cmdline(request: RunRequest) -> str:
     return " ".join(shlex.quote(a) for a in args)
 
 
-def run_environment(root: Path, run_id: str, tmp: Path) -> dict[str, str]:
+def fact_cache_dir(root: Path, inventory: Path | None) -> Path:
+    """Where this run's host facts are cached: one directory per environment (and per lab).
+
+    Ansible keys cached facts by host name alone, and `gathering = smart` uses them as they
+    are: two inventories (or two labs) naming a host alike would otherwise read each
+    other's facts, addresses included."""
+    name = environment_name(inventory) if inventory else "default"
+    lab = (
+        os.environ.get("TRADEOPS_LAB_NAME")
+        if inventory and is_lab_inventory(root, inventory)
+        else None
+    )
+    return root / ".cache" / "facts" / (f"{name}-{lab}" if lab else name)
+
+
+def run_environment(
+    root: Path, run_id: str, tmp: Path, inventory: Path | None = None
+) -> dict[str, str]:
     env = dict(os.environ)
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
@@ -541,6 +558,7 @@ def run_environment(root: Path, run_id: str, tmp: Path) -> dict[str, str]:
     # live in a directory of its own, removed when the run ends however it ends.
     env["TMPDIR"] = str(tmp)
     env["ANSIBLE_LOCAL_TEMP"] = str(tmp / "ansible-local")
+    env.setdefault("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(fact_cache_dir(root, inventory)))
     return env
 
 
@@ -574,7 +592,7 @@ def run_playbook(
     # Runner settings in the file it reads; the environment itself is never written to
     # disk (suppress_env_files): it may hold credentials.
     (private / "env" / "settings").write_text(f"pexpect_timeout: {CANCEL_POLL_SECONDS}\n")
-    env = run_environment(root, run_id, tmp)
+    env = run_environment(root, run_id, tmp, inventory)
     audit = history.RunAudit(root, request, run_id, playbook, inventory)  # the run history
     env.update(audit.environment())
 

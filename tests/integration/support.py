@@ -116,6 +116,11 @@ def ansible_env(**extra: str) -> dict[str, str]:
     env["ANSIBLE_NOCOLOR"] = "1"
     env.setdefault("CONTAINERS_CONF", str(ROOT / "lab" / "containers.conf"))
     env.update(extra)
+    # Host facts of this lab only (labs name their hosts alike, and the tests' direct
+    # ansible-playbook runs do not go through tradeops' per-environment cache).
+    lab = env.get("TRADEOPS_LAB_NAME")
+    if lab and "ANSIBLE_CACHE_PLUGIN_CONNECTION" not in extra:
+        env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(ROOT / ".cache" / "facts" / f"test-{lab}")
     return env
 
 

@@ -1,9 +1,10 @@
-"""Day-2 operations on a lab of its own (issue 22): plan, drift, the run history, the fleet
-report in a real headless Chromium.
+"""Day-2 operations on the converged site lab (issue 22): plan, drift, the run history,
+the fleet report in a real headless Chromium.
 
-One lab and one converge, kept small for CI's budget: the AWS layers network, security and
-fleet (tradeops_aws_layers; the fleet makes the cloud engine hosts) and engine tuning on two
-engine hosts (--limit). Then, as an operator would:
+It runs on the session's site lab right after test_lab.py converged it (tests/integration/
+conftest.py): no lab or converge of its own. Plan and drift are kept to the AWS layers
+network, security and fleet and to engine tuning on two engine hosts (--limit), as an
+operator scopes them. Then, as an operator would:
 
 1. `tradeops plan` on the converged lab: exit 0, "no changes", and no AWS call but reads
    (the region gate logs every call);
@@ -15,13 +16,12 @@ engine hosts (--limit). Then, as an operator would:
    and Chromium renders it: the table holds the lab's engine hosts, the de-tuned one fails;
 5. `tradeops runs list|show` shows the runs with operator, AWS caller and revision.
 
-The NIC is restored and the rule removed at the end; the lab is torn down.
+The NIC is restored and the rule removed at the end (the DR day runs on this lab later).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -32,14 +32,13 @@ from botocore.config import Config
 
 from tradeops.lab import Lab
 
-from ..support import _free_port, ansible_env, tradeops
+from ..conftest import SITE_LAB
+from ..support import tradeops
 from .browser import READ_PAGE, Browser, available
 
 pytestmark = pytest.mark.lab
 
-# A lab of its own; TRADEOPS_TEST_DAYTO_LAB / _SUBNET pick another name and /24.
-LAB = os.environ.get("TRADEOPS_TEST_DAYTO_LAB", "dayto")
-SUBNET = os.environ.get("TRADEOPS_TEST_DAYTO_SUBNET", "198.19.85.0/24")
+LAB = SITE_LAB
 LAYERS = ["network", "security", "fleet"]
 SCOPE = [
     "-e",
@@ -108,34 +107,10 @@ def engines_group(env) -> dict:
 
 
 @pytest.fixture(scope="module")
-def lab_env(tmp_path_factory) -> dict[str, str]:
-    state = tmp_path_factory.mktemp("dayto")
-    return ansible_env(
-        TRADEOPS_LAB_NAME=LAB,
-        TRADEOPS_LAB_SUBNET=SUBNET,
-        TRADEOPS_MOTO_PORT=str(_free_port()),
-        # a history and drift state of the test's own (not the checkout's)
-        TRADEOPS_ARA_DIR=str(state / "ara"),
-        TRADEOPS_DRIFT_DIR=str(state / "drift"),
-        TRADEOPS_AWS_OUTPUTS_DIR=str(state / "aws-outputs"),
-    )
-
-
-@pytest.fixture(scope="module")
-def converged(lab_env, tmp_path_factory):
-    up = timed("lab up", "lab", "up", "--json", env=lab_env)
-    assert up.returncode == 0, up.stderr
-    try:
-        report = tmp_path_factory.mktemp("converge") / "report.json"
-        proc = timed(
-            "converge", "run", "site", *SCOPE, *LIMIT, "--report", str(report), env=lab_env
-        )
-        assert proc.returncode == 0, proc.stderr[-6000:]
-        yield lab_env
-    finally:
-        print("dayto timings (s):", json.dumps(TIMINGS))
-        down = tradeops("lab", "down", env=lab_env)
-        assert down.returncode == 0, down.stderr
+def converged(site_lab_env, site_converged):
+    """The site lab, converged by test_lab.py's first site run."""
+    yield site_lab_env
+    print("dayto timings (s):", json.dumps(TIMINGS))
 
 
 def plan(env, tmp_path: Path, name: str, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:

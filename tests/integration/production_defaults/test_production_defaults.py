@@ -9,7 +9,8 @@ and runs the engine and backup paths with them:
   rest; the engine play, with engine_rollout_freeze_enforce left undefined, enforces the
   freeze (its default(true)) and stops before any host is touched; RDS deletion protection
   is on in the production spec;
-* on a lab of its own (h8lab, one host): strict placement refuses a host that cannot
+* on one host of the session's site lab (tests/integration/conftest.py; its bare-metal
+  engine host, reached through this inventory): strict placement refuses a host that cannot
   grant real-time scheduling, locked memory and hugepages, before anything changes on it;
   pgBackRest's preflight refuses TLS verification off although the environment is named
   "lab", and allows it only with the explicit lab switch, saying so.
@@ -32,12 +33,13 @@ import yaml
 from ansible_collections.tradeops.platform.plugins.module_utils.freeze import decide
 
 from ...unit.plugins.aws_specs import render
-from ..support import ROOT, VENV_BIN, _free_port, ansible_env, run_playbook, tradeops
+from ..conftest import SITE_LAB, SITE_LAB_SUBNET
+from ..support import ROOT, VENV_BIN, ansible_env, run_playbook
 
 HERE = Path(__file__).resolve().parent
 INVENTORY = HERE / "inventory"
-LAB = "h8lab"
-SUBNET = "198.19.83.0/24"
+LAB = SITE_LAB
+SUBNET = SITE_LAB_SUBNET
 HOST = "engine-bm-1"
 ENGINE = "playbooks/hosts/engine.yml"
 # Tue 2026-03-10 11:00 EDT: inside the NYSE session; Sat 2026-03-14: the market is shut.
@@ -138,30 +140,10 @@ def test_the_engine_play_enforces_the_freeze_when_the_inventory_says_nothing():
 
 # --------------------------------------------------------------------------- on the lab
 @pytest.fixture(scope="module")
-def lab():
-    env = _env(TRADEOPS_MOTO_PORT=str(_free_port()))
-    started = time.monotonic()
-    up = tradeops("lab", "up", "--json", env=env)
-    try:
-        if up.returncode != 0:
-            _only_other_hosts_are_late(env, up)
-        TIMINGS["lab up"] = round(time.monotonic() - started, 1)
-        yield env
-    finally:
-        down = tradeops("lab", "down", env=env)
-        print(f"\nproduction-defaults timings (s): {json.dumps(TIMINGS)}")
-        assert down.returncode == 0, down.stderr
-
-
-def _only_other_hosts_are_late(env, up) -> None:
-    """These tests use one host of the lab. `tradeops lab up` starts all of its hosts and
-    gives up when some host's systemd is not running within its wait (on a machine shared
-    by several labs, some are late): that is not this test's concern as long as HOST is up.
-    Anything else is a failure."""
-    late = re.search(r"systemd did not come up in: (.*)$", up.stderr, re.MULTILINE)
-    assert late and f"{LAB}-{HOST}" not in late.group(1), up.stderr[-3000:]
-    state = _on_host(env, "systemctl", "is-system-running", "--wait")
-    assert state.stdout.strip() in ("running", "degraded"), (state.stdout, state.stderr)
+def lab(site_lab_env, site_lab):
+    """The session's site lab: these tests refuse before anything changes on its host."""
+    yield site_lab_env
+    print(f"\nproduction-defaults timings (s): {json.dumps(TIMINGS)}")
 
 
 def _on_host(env, *cmd: str) -> subprocess.CompletedProcess:

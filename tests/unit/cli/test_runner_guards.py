@@ -305,3 +305,22 @@ def test_the_run_environment_marks_the_run_and_gives_it_its_own_temp(tmp_path):
     assert env[runner.RUN_MARKER] == "20260101T000000-1"
     assert env["TMPDIR"] == str(tmp_path)
     assert env["ANSIBLE_LOCAL_TEMP"].startswith(str(tmp_path))
+
+
+def test_facts_are_cached_per_environment_and_per_lab(tmp_path, monkeypatch):
+    root = paths.project_root()
+    monkeypatch.delenv("ANSIBLE_CACHE_PLUGIN_CONNECTION", raising=False)
+    monkeypatch.setenv("TRADEOPS_LAB_NAME", "lab-a")
+    lab = (root / "inventories" / "lab").resolve()
+    production = (root / "inventories" / "production").resolve()
+    env = runner.run_environment(root, "r1", tmp_path, lab)
+    assert env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] == str(root / ".cache" / "facts" / "lab-lab-a")
+    monkeypatch.setenv("TRADEOPS_LAB_NAME", "lab-b")
+    other = runner.run_environment(root, "r2", tmp_path, lab)["ANSIBLE_CACHE_PLUGIN_CONNECTION"]
+    assert other != env["ANSIBLE_CACHE_PLUGIN_CONNECTION"]
+    prod = runner.run_environment(root, "r3", tmp_path, production)
+    assert prod["ANSIBLE_CACHE_PLUGIN_CONNECTION"] == str(root / ".cache" / "facts" / "production")
+    # An operator's own setting wins.
+    monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(tmp_path / "mine"))
+    mine = runner.run_environment(root, "r4", tmp_path, production)
+    assert mine["ANSIBLE_CACHE_PLUGIN_CONNECTION"] == str(tmp_path / "mine")
