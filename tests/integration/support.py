@@ -121,6 +121,10 @@ def ansible_env(**extra: str) -> dict[str, str]:
     lab = env.get("TRADEOPS_LAB_NAME")
     if lab and "ANSIBLE_CACHE_PLUGIN_CONNECTION" not in extra:
         env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(ROOT / ".cache" / "facts" / f"test-{lab}")
+    # A run history of this lab's own: suites run side by side (tests/run.sh), and one
+    # SQLite file written by several runs at once would make them wait on its lock.
+    if lab and "TRADEOPS_ARA_DIR" not in extra:
+        env["TRADEOPS_ARA_DIR"] = str(ROOT / ".cache" / "ara" / f"test-{lab}")
     return env
 
 
