@@ -647,13 +647,16 @@ def test_a_failed_aws_preflight_stops_the_whole_run_before_the_host_layers(
     lab, lab_env, engines, tmp_path
 ):
     before = snapshot(lab_env, engines)
-    bad = {"tradeops_aws_layers": ["security"], "aws_security_secret_length": 8}
+    # Two layers, one with a bad input: the other passes its preflight, and the run must
+    # still stop before any layer starts. (With the bad layer alone, every host of the
+    # preflight play fails and Ansible itself ends the run there.)
+    bad = {"tradeops_aws_layers": ["security", "kinesis"], "aws_security_secret_length": 8}
     proc, report = cli(
         lab_env,
         "run",
         "site",
         "--tags",
-        "security,preflight",
+        "security,kinesis,preflight",
         "-e",
         json.dumps(bad),
         report=tmp_path / "r.json",
@@ -665,7 +668,8 @@ def test_a_failed_aws_preflight_stops_the_whole_run_before_the_host_layers(
     assert "no layer has been started, and the run stops here" in shown
     # Neither the Kubernetes nor the host layers of site.yml started.
     assert "PLAY Hosts |" not in proc.stderr and "PLAY Kubernetes |" not in proc.stderr
-    assert set(report["hosts"]) <= {"localhost", "aws-security"}, report["hosts"]
+    assert set(report["hosts"]) <= {"localhost", "aws-security", "aws-kinesis"}, report["hosts"]
+    assert report["hosts"]["aws-kinesis"]["changed"] == 0, report["hosts"]
     assert snapshot(lab_env, engines) == before
 
 

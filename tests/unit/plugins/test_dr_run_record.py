@@ -436,6 +436,7 @@ def test_module_sees_a_dirty_checkout(checkout):
 def test_module_outside_a_git_tree_records_no_revision(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    monkeypatch.delenv("TRADEOPS_PROJECT", raising=False)  # the module would look there
     for name in ("site.yml", "galaxy.yml"):
         (tmp_path / name).write_text("---\n")
     rc, result = run_module(dict(BEGIN, dir=str(tmp_path / "runs")))
