@@ -88,13 +88,16 @@ def _stop_process(pidfile: Path, marker: str) -> bool:
     if pid is None:
         pidfile.unlink(missing_ok=True)
         return False
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(50):
-        if _gone(pid):
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
+    # The process may end on its own between any two of these steps (a killed test run's
+    # moto, say): gone is what we want.
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(50):
+            if _gone(pid):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
     pidfile.unlink(missing_ok=True)
     return True
 
