@@ -36,7 +36,9 @@ from ..conftest import SITE_LAB
 from ..support import tradeops
 from .browser import READ_PAGE, Browser, available
 
-pytestmark = pytest.mark.lab
+# Twenty minutes beside the other suites (plans and drift are check-mode runs): beyond
+# CI's budget, run by `./dev test-full` (README, "Tests").
+pytestmark = [pytest.mark.lab, pytest.mark.full]
 
 LAB = SITE_LAB
 LAYERS = ["network", "security", "fleet"]
