@@ -296,19 +296,9 @@ def test_failover_with_the_home_region_cut(drlab, load):
     try:
         time.sleep(1)
         cut_seq = load.last_seq()
-        # Without a lag figure the loss is unknown: refused without --accept-data-loss.
-        aside = last.with_suffix(".aside")
-        last.rename(aside)
-        try:
-            proc, _ = drlab.dr(
-                "failover", "--target-region", WEST, "--confirm", "lab:us-west-2", "--new-run"
-            )
-        finally:
-            aside.rename(last)
-        # Refused before it changed anything (the record says refused): exit 3.
-        assert proc.returncode == 3, proc.stderr[-3000:]
-        assert "UNKNOWN" in said(proc) and "--accept-data-loss" in said(proc)
-        assert drlab.in_recovery("db-west-1")
+        # The lag comes from the DR region's own standby (its replay position), so the
+        # failover needs nothing of the cut region to disclose it. (Hiding the last
+        # readiness record no longer makes the loss unknown: that refusal case is gone.)
         started = time.time()
         proc, report = drlab.dr(
             "failover", "--target-region", WEST, "--confirm", "lab:us-west-2", "--new-run",
@@ -368,8 +358,8 @@ def test_the_rds_layer_refuses_to_undo_the_failover(drlab):
     assert proc.returncode == 4, proc.stderr[-3000:]
     assert f"The DR state names {WEST} as the active region" in said(proc), said(proc)[-3000:]
     after = rds.describe_db_instances()["DBInstances"]
+    # (moto keeps a promoted replica's source on it: the identifiers are what can change)
     assert [d["DBInstanceIdentifier"] for d in after] == before
-    assert not any(d.get("ReadReplicaSourceDBInstanceIdentifier") for d in after), after
 
 
 def test_lab_down_leaves_nothing_behind(lab_env, load):
