@@ -23,15 +23,18 @@ from __future__ import annotations
 import ast
 import difflib
 import re
+import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from . import paths
 
 AWS_LAYER_STATE = ("tradeops.platform.aws_layer_state", "aws_layer_state")
 TUNING_REPORT_FACT = "engine_tuning_verify_report"
 TUNING_METRICS_FILE = "tradeops_tuning.prom"
 # engine_tuning's preflight fact: the host is a container, whose kernel is the machine's
 # under it, so only the checks of its own network interfaces are judged there (as
-# plugins/module_utils/tuning_metrics.py: check_scope).
+# plugins/module_utils/tuning_metrics.py: check_scope, via own_interface_check below).
 CONTAINER_FACT = "__engine_tuning_is_container"
 # A file diff shown in full up to this many lines (the JSON always has all of it).
 DIFF_LINES = 12
@@ -322,29 +325,27 @@ def change_from_result(host: str, data: dict[str, Any], scope: str = "host") -> 
     return [Change(scope, host, kind, what, detail=_short(detail), task=task, role=role)]
 
 
-# The `check` label of a verify check, as engine_tuning's metrics (and TuningDrift) name
-# it: plugins/module_utils/tuning_metrics.py, FIXED_LABELS and check_label (a unit test
-# keeps the two equal).
-FIXED_LABELS = {
-    "kernel_cmdline": "kernel.cmdline",
-    "cpu_isolated": "cpu.isolated",
-    "cpu_nohz_full": "cpu.nohz_full",
-    "irq_default_affinity": "irq.default_affinity",
-    "irq_affinity": "irq.affinity",
-    "nic_irq_affinity": "irq.nic_queues",
-    "thp": "thp",
-}
+def _tuning_metrics():
+    """engine_tuning's metrics module (plugins/module_utils/tuning_metrics.py): the one
+    definition of a verify check's label and scope, so that the plan and TuningDrift name
+    checks alike. The CLI runs from the checkout, whose collections/ holds the collection."""
+    collections = str(paths.project_root() / "collections")
+    if collections not in sys.path:
+        sys.path.append(collections)
+    from ansible_collections.tradeops.platform.plugins.module_utils import tuning_metrics
+
+    return tuning_metrics
 
 
 def check_label(check: dict[str, Any]) -> str:
-    name = str(check.get("name") or "").strip()
-    return FIXED_LABELS.get(name) or ".".join(name.split())
+    """The `check` label of a verify check, as engine_tuning's metrics name it."""
+    return _tuning_metrics().check_label(check) if str(check.get("name") or "").strip() else ""
 
 
 def own_interface_check(check: dict[str, Any]) -> bool:
     """A check of the host's own network interfaces (judged in a container too)."""
-    path = str(check.get("path") or "")
-    return path == "nics" or path.startswith("nics.")
+    metrics = _tuning_metrics()
+    return metrics.check_scope(check) == metrics.NETNS
 
 
 def tuning_changes(
