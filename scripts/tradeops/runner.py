@@ -529,18 +529,16 @@ def build_cmdline(request: RunRequest) -> str:
     return " ".join(shlex.quote(a) for a in args)
 
 
-def fact_cache_dir(root: Path, inventory: Path | None) -> Path:
-    """Where this run's host facts are cached: one directory per environment (and per lab).
+def fact_cache_dir(root: Path, inventory: Path | None, lab: str | None = None) -> Path:
+    """Where host facts are cached: one directory per environment, and per lab (`lab`, the
+    lab's name, counts for the checkout's lab inventory only).
 
     Ansible keys cached facts by host name alone, and `gathering = smart` uses them as they
     are: two inventories (or two labs) naming a host alike would otherwise read each
     other's facts, addresses included."""
     name = environment_name(inventory) if inventory else "default"
-    lab = (
-        os.environ.get("TRADEOPS_LAB_NAME")
-        if inventory and is_lab_inventory(root, inventory)
-        else None
-    )
+    if not (inventory and is_lab_inventory(root, inventory)):
+        lab = None
     return root / ".cache" / "facts" / (f"{name}-{lab}" if lab else name)
 
 
@@ -558,7 +556,8 @@ def run_environment(
     # live in a directory of its own, removed when the run ends however it ends.
     env["TMPDIR"] = str(tmp)
     env["ANSIBLE_LOCAL_TEMP"] = str(tmp / "ansible-local")
-    env.setdefault("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(fact_cache_dir(root, inventory)))
+    lab = env.get("TRADEOPS_LAB_NAME")
+    env.setdefault("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(fact_cache_dir(root, inventory, lab)))
     return env
 
 

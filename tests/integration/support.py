@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tradeops.runner import fact_cache_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
@@ -116,11 +118,12 @@ def ansible_env(**extra: str) -> dict[str, str]:
     env["ANSIBLE_NOCOLOR"] = "1"
     env.setdefault("CONTAINERS_CONF", str(ROOT / "lab" / "containers.conf"))
     env.update(extra)
-    # Host facts of this lab only (labs name their hosts alike, and the tests' direct
-    # ansible-playbook runs do not go through tradeops' per-environment cache).
+    # Host facts of this lab only, where tradeops keeps them (labs name their hosts alike,
+    # and the tests' direct ansible-playbook runs do not go through tradeops).
     lab = env.get("TRADEOPS_LAB_NAME")
     if lab and "ANSIBLE_CACHE_PLUGIN_CONNECTION" not in extra:
-        env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(ROOT / ".cache" / "facts" / f"test-{lab}")
+        cache = fact_cache_dir(ROOT, (ROOT / "inventories" / "lab").resolve(), lab)
+        env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(cache)
     # A run history of this lab's own: suites run side by side (tests/run.sh), and one
     # SQLite file written by several runs at once would make them wait on its lock.
     if lab and "TRADEOPS_ARA_DIR" not in extra:
