@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# The test suite: the gates, then pytest (unit, then integration on the lab).
+# The test suite: the gates and pytest (unit, then integration on the lab), side by side.
 # Called by `./dev test` after set-up; extra arguments (pytest options: -x, -k ...) go to
 # every pytest stream.
 #
 # CI's budget is 60 minutes on 2 cores. The integration tests spend much of their time
 # waiting (systemd in containers, moto, replication, watchdog timers), so pytest runs in
 # three streams side by side, each with labs of its own (name, /24, moto port, fact
-# cache): the site lab's chain (converge, day-2, production defaults, the DR day) is the
-# longest. The gates run beside them. Every line is prefixed with its
-# stream's name; each stream ends with its slowest tests and its time.
+# cache): the site lab's chain (converge, production defaults, the DR day) is the longest.
+# The gates run beside them. Every line is prefixed with its stream's name; each stream
+# ends with its slowest tests and its time.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
