@@ -8,6 +8,7 @@ points report), so the rules are unit-tested without AWS or a database:
 - `evaluate(inputs)` -> {"ready", "checks": [{name, ok, skipped, detail}], "not_ready"}
 - `rpo_estimate(...)` -> the data-loss estimate a failover discloses before it promotes
 - `sg_flows(groups, vpc_cidr)` -> region-neutral security-group flows, for parity checks
+- `s3_replication(...)` -> the S3 replication a re-protect wants (reversed while away)
 
 A check is ok, failed, or skipped (with the reason it could not be evaluated: a tier this
 environment does not have, a figure the lab's moto cannot produce). Skipped checks do not
@@ -106,6 +107,44 @@ def database_tiers(hosts, hostvars, fact, active_region, target_region):
     if not found:
         return None
     return {"primary": found.get(active_region), "standby": found.get(target_region)}
+
+
+# ---- S3 replication after a move ------------------------------------------------------------
+def s3_replication(s3_outputs, home_region, dr_region, protect_region):
+    """Which S3 replication re-protecting `protect_region` wants, from the s3 layer's outputs.
+
+    site.yml's s3 layer replicates each home bucket to its DR copy (`<name>-dr`) and owns that
+    rule. With the DR region active, re-protecting home adds the reverse rule: each DR copy
+    replicates to its home bucket (S3 two-way replication). Back home, re-protecting the DR
+    region removes the reverse rule again, so the topology is the one site.yml builds.
+
+    Returns {"state": "present"|"absent", "region": where the DR copies live,
+    "role": the replication role's name, "pairs": [{key, source, destination}]}: source is
+    a DR copy, destination its home bucket. No pairs when the layer replicates nothing."""
+    if protect_region not in (home_region, dr_region) or home_region == dr_region:
+        raise ValueError(
+            f"re-protect protects the home region {home_region} or the DR region {dr_region}, "
+            f"not {protect_region}"
+        )
+    outputs = s3_outputs or {}
+    home = outputs.get("buckets") or {}
+    copies = outputs.get("dr_buckets") or {}
+    pairs = []
+    for key in sorted(copies):
+        if key not in home:
+            raise ValueError(f"the s3 layer's outputs have a DR copy of {key} but no home bucket")
+        pairs.append({"key": key, "source": copies[key]["name"], "destination": home[key]["name"]})
+    role_arn = outputs.get("replication_role_arn") or ""
+    if pairs and not role_arn:
+        raise ValueError(
+            "the s3 layer's outputs name no replication role: run site.yml --tags s3 first"
+        )
+    return {
+        "state": "present" if protect_region == home_region else "absent",
+        "region": dr_region,
+        "role": role_arn.rsplit("/", 1)[-1],
+        "pairs": pairs,
+    }
 
 
 # ---- the data-loss estimate -----------------------------------------------------------------

@@ -127,13 +127,13 @@ class DrLab:
             aws_secret_access_key="testing",
         )
 
+    def dr_state_of(self, region: str) -> dict:
+        """The DR state record kept in one region (SSM)."""
+        value = self.ssm(region).get_parameter(Name=f"{PREFIX}/active")["Parameter"]["Value"]
+        return json.loads(value)
+
     def dr_state(self) -> dict[str, dict]:
-        return {
-            region: json.loads(
-                self.ssm(region).get_parameter(Name=f"{PREFIX}/active")["Parameter"]["Value"]
-            )
-            for region in (EAST, WEST)
-        }
+        return {region: self.dr_state_of(region) for region in (EAST, WEST)}
 
     def entry(self, host: str, role: str, name: str, *extra: str) -> subprocess.CompletedProcess:
         """One entry point of a database role on one host, as a runbook calls it

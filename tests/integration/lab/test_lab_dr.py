@@ -215,6 +215,29 @@ def test_the_old_regions_engines_refuse_to_start(drlab):
     assert drlab.engine_active("engine-c5n-1") != "active"
 
 
+def replicated_copies(drlab) -> list[str]:
+    """The DR region's bucket copies the s3 layer made (its outputs)."""
+    outputs = json.loads((Path(drlab.env["TRADEOPS_AWS_OUTPUTS_DIR"]) / "s3.json").read_text())
+    return sorted(b["name"] for b in outputs["dr_buckets"].values())
+
+
+def s3_replication(drlab, region: str, *buckets: str) -> dict[str, dict[str, str]]:
+    """{bucket: {rule id: destination bucket}} as S3 (moto) answers, for the DR copies by
+    default."""
+    s3 = drlab.aws("s3", region)
+    found = {}
+    for bucket in buckets or replicated_copies(drlab):
+        try:
+            rules = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]["Rules"]
+        except s3.exceptions.ClientError as err:
+            assert "ReplicationConfigurationNotFound" in str(err), err
+            rules = []
+        found[bucket] = {
+            r["ID"]: r["Destination"]["Bucket"].removeprefix("arn:aws:s3:::") for r in rules
+        }
+    return found
+
+
 def test_reprotect_builds_a_new_standby_and_keeps_the_old_data(drlab, load):
     # The database role alone never replaces a data directory it was not told to.
     refused = drlab.entry(
@@ -236,6 +259,16 @@ def test_reprotect_builds_a_new_standby_and_keeps_the_old_data(drlab, load):
     kept = drlab.sh("db-east-1", "ls -d /var/lib/postgresql/15/main.forensics-*").stdout
     assert len(kept.split()) == 1
     assert drlab.dr_state()[EAST]["epoch"] == 2
+    # Objects written in the active DR region flow home: each DR bucket copy replicates to
+    # its home bucket (the s3 layer's home -> DR rules stay as they were).
+    assert s3_replication(drlab, WEST) == {
+        bucket: {"to-home": bucket.removesuffix("-dr")} for bucket in replicated_copies(drlab)
+    }
+    assert replicated_copies(drlab), "the lab's s3 layer replicates no bucket"
+    for bucket in replicated_copies(drlab):
+        assert s3_replication(drlab, EAST, bucket.removesuffix("-dr")) == {
+            bucket.removesuffix("-dr"): {"to-dr": bucket}
+        }
 
 
 def test_failback_killed_after_promotion_resumes_without_promoting_again(drlab, load):
@@ -274,6 +307,14 @@ def test_failback_killed_after_promotion_resumes_without_promoting_again(drlab, 
     drlab.timings["failback RPO"] = record["rpo"]["measured_seconds"]
     epochs = [s for s in record["steps"] if s["id"] == "epoch"]
     assert [s["outcome"] for s in epochs] == ["done", "skipped"]  # claimed once
+    promotions = [s for s in record["steps"] if s["id"] == "promote"]
+    # The databases were promoted once; the resumed run found them primaries. (moto keeps
+    # a promoted RDS replica's source, so the RDS call repeats there and the step counts as
+    # done; on AWS a resumed run skips it.)
+    assert len(promotions) == 2 and promotions[0]["outcome"] == "done", promotions
+    again_detail = promotions[1]["detail"]
+    assert "PostgreSQL already a primary; Redis already a primary" in again_detail, promotions
+    assert promotions[1]["outcome"] == ("done" if "RDS promoted" in again_detail else "skipped")
     records = drlab.dr_state()
     assert records[EAST]["epoch"] == 3 and records[EAST]["active_region"] == EAST
     fresh = load.wait_for_acks_from(EAST, after=before)
@@ -284,6 +325,8 @@ def test_reprotect_the_dr_region(drlab, load):
     proc, _ = drlab.dr("reprotect", "--confirm", "lab:us-west-2", label="reprotect west")
     assert proc.returncode == 0, proc.stderr[-6000:]
     assert drlab.in_recovery("db-west-1")
+    # Home again: the DR copies replicate no more, as site.yml left them.
+    assert s3_replication(drlab, WEST) == {bucket: {} for bucket in replicated_copies(drlab)}
 
 
 def test_failover_with_the_home_region_cut(drlab, load):
@@ -294,6 +337,23 @@ def test_failover_with_the_home_region_cut(drlab, load):
     assert disclosed_lag is not None
     drlab.lab.fail_region(EAST)
     try:
+        # Over the budget and not accepted: refused before anything changes. The standby
+        # stops replaying for a few seconds (what it received waits), so its own replay lag
+        # is the estimate, over a 1 s budget.
+        west_before = drlab.dr_state_of(WEST)
+        drlab.psql("db-west-1", "SELECT pg_wal_replay_pause()")
+        try:
+            time.sleep(4)
+            refused, _ = drlab.dr(
+                "failover", "--target-region", WEST, "--confirm", "lab:us-west-2", "--new-run",
+                "-e", "dr_rpo_budget_seconds=1", label="failover refused (lag over budget)",
+            )  # fmt: skip
+        finally:
+            drlab.psql("db-west-1", "SELECT pg_wal_replay_resume()")
+        assert refused.returncode == 4, refused.stderr[-4000:]
+        assert "s budget" in said(refused) and "--accept-data-loss" in said(refused)
+        assert drlab.dr_state_of(WEST) == west_before
+        assert drlab.in_recovery("db-west-1")
         time.sleep(1)
         cut_seq = load.last_seq()
         # The lag comes from the DR region's own standby (its replay position), so the

@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.tradeops.platform.plugins.module_utils.dr_readiness import (
     evaluate,
     rpo_estimate,
+    s3_replication,
     sg_flows,
     sg_parity,
 )
@@ -380,3 +381,54 @@ def test_a_region_left_out_is_never_called_and_a_drifted_rule_is_seen(monkeypatc
     assert sg_parity(facts["parity"]["primary"], facts["parity"]["dr"]) == [
         "rds: flows only in the DR region: in tcp 22-22 198.18.0.0/24"
     ]
+
+
+# ---- re-protect's S3 plan ----------------------------------------------------------------------
+S3_OUTPUTS = {
+    "buckets": {
+        "backups": {"name": "p-backups"},
+        "logs": {"name": "p-logs"},
+        "compliance": {"name": "p-compliance"},
+    },
+    "dr_buckets": {"compliance": {"name": "p-compliance-dr"}, "backups": {"name": "p-backups-dr"}},
+    "replication_role_arn": "arn:aws:iam::123456789012:role/p-s3-replication",
+}
+
+
+def test_s3_replication_reverses_the_dr_copies_while_the_dr_region_is_active():
+    plan = s3_replication(S3_OUTPUTS, "us-east-1", "us-west-2", "us-east-1")
+    assert plan == {
+        "state": "present",
+        "region": "us-west-2",
+        "role": "p-s3-replication",
+        # only the replicated buckets, each DR copy toward its home bucket
+        "pairs": [
+            {"key": "backups", "source": "p-backups-dr", "destination": "p-backups"},
+            {"key": "compliance", "source": "p-compliance-dr", "destination": "p-compliance"},
+        ],
+    }
+
+
+def test_s3_replication_back_home_removes_the_reverse_rules():
+    plan = s3_replication(S3_OUTPUTS, "us-east-1", "us-west-2", "us-west-2")
+    assert plan["state"] == "absent"
+    assert [p["source"] for p in plan["pairs"]] == ["p-backups-dr", "p-compliance-dr"]
+
+
+def test_s3_replication_without_replicated_buckets_has_nothing_to_do():
+    plan = s3_replication({"buckets": S3_OUTPUTS["buckets"]}, "us-east-1", "us-west-2", "us-east-1")
+    assert plan["pairs"] == [] and plan["role"] == ""
+    assert s3_replication(None, "us-east-1", "us-west-2", "us-east-1")["pairs"] == []
+
+
+@pytest.mark.parametrize(
+    ("outputs", "protect", "message"),
+    [
+        (S3_OUTPUTS, "eu-west-1", "not eu-west-1"),
+        (dict(S3_OUTPUTS, replication_role_arn=""), "us-east-1", "no replication role"),
+        (dict(S3_OUTPUTS, buckets={}), "us-east-1", "no home bucket"),
+    ],
+)
+def test_s3_replication_refuses_what_it_cannot_plan(outputs, protect, message):
+    with pytest.raises(ValueError, match=message):
+        s3_replication(outputs, "us-east-1", "us-west-2", protect)
