@@ -529,6 +529,11 @@ def build_cmdline(request: RunRequest) -> str:
     return " ".join(shlex.quote(a) for a in args)
 
 
+# ansible-runner sets ANSIBLE_CACHE_PLUGIN(_CONNECTION) only for its "jsonfile" type: any
+# other value leaves ansible.cfg's plugin and run_environment's directory in force.
+FACT_CACHE_FROM_ENV = "ansible.cfg"
+
+
 def fact_cache_dir(root: Path, inventory: Path | None, lab: str | None = None) -> Path:
     """Where host facts are cached: one directory per environment, and per lab (`lab`, the
     lab's name, counts for the checkout's lab inventory only).
@@ -619,6 +624,10 @@ def run_playbook(
                     tags=",".join(request.tags) or None,
                     cmdline=build_cmdline(request) or None,
                     envvars=env,
+                    # Not ansible-runner's own per-run cache (jsonfile in the artifacts),
+                    # which would replace fact_cache_dir's: hosts outside a --limit had no
+                    # facts, and every run gathered everything again.
+                    fact_cache_type=FACT_CACHE_FROM_ENV,
                     event_handler=audit.observe(display.handle),
                     cancel_callback=cancel,
                     suppress_env_files=True,

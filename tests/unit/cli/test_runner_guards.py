@@ -324,3 +324,26 @@ def test_facts_are_cached_per_environment_and_per_lab(tmp_path, monkeypatch):
     monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(tmp_path / "mine"))
     mine = runner.run_environment(root, "r4", tmp_path, production)
     assert mine["ANSIBLE_CACHE_PLUGIN_CONNECTION"] == str(tmp_path / "mine")
+
+
+def test_ansible_runner_leaves_the_fact_cache_directory_to_tradeops(tmp_path):
+    """ansible-runner's default ("jsonfile") puts a cache in each run's artifacts, over
+    run_environment's: hosts outside a --limit then had no facts at all."""
+    from ansible_runner.config.runner import RunnerConfig
+
+    mine = str(tmp_path / "facts")
+    seen = {}
+    for kind in (runner.FACT_CACHE_FROM_ENV, "jsonfile"):
+        (tmp_path / kind / "project").mkdir(parents=True)
+        (tmp_path / kind / "project" / "site.yml").write_text("[]\n")
+        config = RunnerConfig(
+            private_data_dir=str(tmp_path / kind),
+            playbook="site.yml",
+            envvars={"ANSIBLE_CACHE_PLUGIN_CONNECTION": mine},
+            fact_cache_type=kind,
+            suppress_env_files=True,
+        )
+        config.prepare()
+        seen[kind] = config.env["ANSIBLE_CACHE_PLUGIN_CONNECTION"]
+    assert seen[runner.FACT_CACHE_FROM_ENV] == mine
+    assert seen["jsonfile"] != mine  # what the runner did before
