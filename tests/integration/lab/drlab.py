@@ -143,6 +143,7 @@ class DrLab:
             args += ["-e", item]
         return subprocess.run(
             [str(VENV_BIN / "ansible-playbook"), "-i", "inventories/lab/hosts.yml",
+             "-i", "inventories/lab/lab.constructed.yml",
              str(ROOT / "tests/integration/lab/entry.yml"), *args],
             cwd=ROOT, env=self.env, capture_output=True, text=True, check=False, timeout=600,
         )  # fmt: skip

@@ -169,11 +169,15 @@ def container_states(lab_env) -> dict[str, str]:
     return {c["Names"][0].removeprefix(f"{LAB}-"): c["State"] for c in json.loads(out)}
 
 
+# The lab's static hosts and the source that names their containers.
+STATIC_SOURCES = ["-i", "inventories/lab/hosts.yml", "-i", "inventories/lab/lab.constructed.yml"]
+
+
 def ping(lab_env, pattern: str) -> str:
     """An ad-hoc ping of the lab's static hosts (the aws_ec2 source needs us-east-1's EC2
     API, which is down while that region is failed)."""
     proc = subprocess.run(
-        [str(VENV_BIN / "ansible"), pattern, "-i", "inventories/lab/hosts.yml", "-m", "ping"],
+        [str(VENV_BIN / "ansible"), pattern, *STATIC_SOURCES, "-m", "ping"],
         cwd=ROOT,
         env=lab_env,
         capture_output=True,
