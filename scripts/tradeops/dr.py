@@ -350,7 +350,10 @@ def render_record(record: dict[str, Any], path: Path) -> str:
         + (f", resumed {len(record['resumed_at'])}x" if record.get("resumed_at") else "")
     )
     steps = record.get("steps") or []
-    if steps:
+    phases = (record.get("notes") or {}).get("phases") or []
+    if phases:  # a drill: its moves' records hold the steps
+        lines += phase_lines(phases, record.get("targets") or {})
+    elif steps:
         rows = [("step", "title", "outcome", "seconds")] + [
             (
                 str(s.get("id")),
@@ -377,7 +380,8 @@ def render_record(record: dict[str, Any], path: Path) -> str:
     targets = record.get("targets") or {}
     rto = (record.get("rto") or {}).get("seconds")
     measured = "not measured" if rto is None else f"measured {_seconds(rto)} s"
-    lines.append(f"  RTO {measured} ({_target(targets, 'rto_seconds')})")
+    if not phases:
+        lines.append(f"  RTO {measured} ({_target(targets, 'rto_seconds')})")
     rpo = dict(record.get("rpo") or {})
     figure = "not measured"
     for key, word in RPO_FIGURES:
@@ -392,6 +396,26 @@ def render_record(record: dict[str, Any], path: Path) -> str:
         lines.append(f"  RPO: {key}: {_value(rpo[key])}")
     lines.append(f"  record: {path}")
     return "\n".join(lines)
+
+
+def phase_lines(phases: list[dict[str, Any]], targets: dict[str, Any]) -> list[str]:
+    """A drill's phases, one line each: status and the move's measured RTO beside the
+    target (a re-protect moves nothing: no RTO)."""
+    target = targets.get("rto_seconds")
+    rows = [("phase", "status", "RTO s", "of target")]
+    for phase in phases:
+        rto = phase.get("rto_seconds")
+        share = "-"
+        if isinstance(rto, (int, float)) and isinstance(target, (int, float)) and target:
+            share = f"{rto / target:.1%}"
+        rows.append((str(phase.get("phase")), str(phase.get("status")), _seconds(rto), share))
+    widths = [max(len(row[col]) for row in rows) for col in range(4)]
+    lines = []
+    for row in rows:
+        left = "  ".join(row[col].ljust(widths[col]) for col in range(2))
+        lines.append(f"  {left}  {row[2]:>{widths[2]}}  {row[3]:>{widths[3]}}")
+    lines.append(f"  RTO of each move: {_target(targets, 'rto_seconds')}")
+    return lines
 
 
 # Verbs that do not move the platform: no recovery time or point to report.

@@ -315,6 +315,31 @@ def test_record_table_says_what_was_not_measured():
     assert "  no steps recorded" in text
 
 
+def test_a_drill_record_shows_its_phases_with_their_rto():
+    phases = [
+        {"phase": "1-switchover", "status": "succeeded", "rto_seconds": 47.341},
+        {"phase": "2-reprotect", "status": "succeeded", "rto_seconds": None},
+        {"phase": "3-failback", "status": "failed", "rto_seconds": None},
+    ]
+    record = {
+        "verb": "drill",
+        "environment": "lab",
+        "status": "failed",
+        "run_id": "d1",
+        "steps": [],
+        "notes": {"phases": phases},
+        "rto": {"seconds": None},
+        "targets": {"rto_seconds": 3600, "source": "seeds/003"},
+    }
+    lines = dr.render_record(record, Path("r.json")).splitlines()
+    assert "  1-switchover  succeeded   47.3       1.3%" in lines, lines
+    assert "  2-reprotect   succeeded      -          -" in lines, lines
+    assert "  3-failback    failed         -          -" in lines, lines
+    assert "  RTO of each move: target: 3600 s, seeds/003" in lines
+    assert not any(line.startswith("  RTO not measured") for line in lines)
+    assert "  no steps recorded" not in lines
+
+
 @pytest.mark.parametrize(
     ("runner_code", "status", "expected"),
     [
