@@ -50,7 +50,8 @@ gates() {
 }
 
 # name: paths. Tests marked `full` (the day-2 commands on the site lab: twenty minutes of
-# check-mode runs beside the other suites) are beyond the budget: `./dev test-full` runs
+# check-mode runs beside the other suites; the DR drill on a lab of its own,
+# tests/integration/drill, in no stream) are beyond the budget: `./dev test-full` runs
 # them. The boot-time tuning VM (tests/integration/tuning_vm, 15-25 minutes of
 # emulated CPU under TCG) does not fit in the budget: `./dev test-vm` runs it
 # (docs/tuning.md, "The VM scenario").
