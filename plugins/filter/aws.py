@@ -77,10 +77,59 @@ def aws_ids_by_name(items, id_key, name_key="item.name", missing="check-mode"):
     return out
 
 
+def aws_kms_unnamed_keys(found, wanted, tags):
+    """Keys an interrupted run created and never named, to be named instead of duplicated.
+
+    amazon.aws.kms_key creates a key (with its tags, in one call) and then its alias: a run
+    stopped in between leaves a key no alias finds, and the next run would create another.
+    found: the registered loop of kms_key_info over `wanted` (one result per wanted key);
+    wanted: [{alias, description, region}]; tags: the environment's tags. A wanted alias
+    that exists nowhere gets the newest enabled key of its region with no alias, the same
+    description and every one of the tags. Returns [{alias, key_id, region}]."""
+    results = (found or {}).get("results") if isinstance(found, dict) else found
+    if not isinstance(results, list) or not isinstance(wanted, list):
+        raise AnsibleFilterError("aws_kms_unnamed_keys: found must be a registered loop")
+    tags = {str(k): str(v) for k, v in (tags or {}).items()}
+    claims = []
+    taken = set()
+    if len(results) != len(wanted):
+        raise AnsibleFilterError(
+            f"aws_kms_unnamed_keys: {len(results)} lookups for {len(wanted)} wanted keys"
+        )
+    for index, want in enumerate(wanted):
+        result = results[index]
+        if (result or {}).get("skipped"):
+            continue  # its alias exists: the lookup was not needed
+        keys = (result or {}).get("kms_keys") or []
+        alias = want["alias"] if want["alias"].startswith("alias/") else "alias/" + want["alias"]
+        if any(
+            alias in (k.get("aliases") or []) or want["alias"] in (k.get("aliases") or [])
+            for k in keys
+        ):
+            continue
+        candidates = [
+            k
+            for k in keys
+            if not k.get("aliases")
+            and k.get("key_state") == "Enabled"
+            and k.get("description") == want["description"]
+            and all(str((k.get("tags") or {}).get(t)) == v for t, v in tags.items())
+            and k.get("key_id") not in taken
+        ]
+        if candidates:
+            newest = max(candidates, key=lambda k: str(k.get("creation_date") or ""))
+            taken.add(newest["key_id"])
+            claims.append(
+                {"alias": want["alias"], "key_id": newest["key_id"], "region": want["region"]}
+            )
+    return claims
+
+
 class FilterModule:
     def filters(self):
         return {
             "aws_security_group_rules": aws_security_group_rules,
             "aws_async_results": aws_async_results,
             "aws_ids_by_name": aws_ids_by_name,
+            "aws_kms_unnamed_keys": aws_kms_unnamed_keys,
         }

@@ -282,6 +282,23 @@ def test_drift_is_detected_and_repaired(created, moto, aws_api, outputs_dir):
     assert all(p.get("FromPort") != 22 for p in perms)
 
 
+def test_a_key_left_without_its_alias_is_named_again_not_duplicated(
+    created, moto, aws_api, outputs_dir
+):
+    """A run interrupted between CreateKey and CreateAlias leaves a key no alias finds:
+    the next run names it (same tags and description) instead of creating another."""
+    kms = moto.client("kms", "us-west-2")
+    alias = "alias/tradeops-lab-data"
+    key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+    keys_before = sorted(k["KeyId"] for k in kms.list_keys()["Keys"])
+    kms.delete_alias(AliasName=alias)
+    proc, calls = _run(aws_api, outputs_dir, "--tags", "security")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"] == key_id
+    assert sorted(k["KeyId"] for k in kms.list_keys()["Keys"]) == keys_before
+    assert "CreateKey" not in calls and "CreateAlias" in calls, calls
+
+
 def _bucket_named(moto, suffix: str) -> str:
     (name,) = [
         b["Name"] for b in moto.client("s3").list_buckets()["Buckets"] if b["Name"].endswith(suffix)

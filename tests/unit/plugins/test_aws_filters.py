@@ -9,6 +9,7 @@ from ansible_collections.tradeops.platform.plugins.filter.aws import (
     FilterModule,
     aws_async_results,
     aws_ids_by_name,
+    aws_kms_unnamed_keys,
     aws_security_group_rules,
 )
 
@@ -95,4 +96,68 @@ def test_the_filters_are_registered():
         "aws_security_group_rules",
         "aws_async_results",
         "aws_ids_by_name",
+        "aws_kms_unnamed_keys",
     }
+
+
+# ---- aws_kms_unnamed_keys ------------------------------------------------------------------
+TAGS = {"Project": "tradeops", "Environment": "lab"}
+WANTED = [
+    {"alias": "tradeops-lab-data", "description": "data", "region": "us-east-1"},
+    {"alias": "tradeops-lab-logs", "description": "logs", "region": "us-east-1"},
+]
+
+
+def key(key_id, description, aliases=(), state="Enabled", tags=TAGS, created="2026-12-07T00:00"):
+    return {
+        "key_id": key_id,
+        "description": description,
+        "aliases": list(aliases),
+        "key_state": state,
+        "tags": dict(tags),
+        "creation_date": created,
+    }
+
+
+def test_kms_a_key_left_without_its_alias_is_named_not_duplicated():
+    found = {
+        "results": [
+            {"kms_keys": [key("k-old", "data", created="1"), key("k-new", "data", created="2")]},
+            {"kms_keys": [key("k-logs", "logs", aliases=["alias/tradeops-lab-logs"])]},
+        ]
+    }
+    assert aws_kms_unnamed_keys(found, WANTED, TAGS) == [
+        {"alias": "tradeops-lab-data", "key_id": "k-new", "region": "us-east-1"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        key("k1", "data", aliases=["alias/someone-else"]),  # named: another's key
+        key("k1", "data", state="PendingDeletion"),
+        key("k1", "another description"),
+        key("k1", "data", tags={"Project": "tradeops", "Environment": "prod"}),
+    ],
+)
+def test_kms_keys_that_are_not_ours_to_name_are_left_alone(candidate):
+    found = {"results": [{"kms_keys": [candidate]}, {"kms_keys": []}]}
+    assert aws_kms_unnamed_keys(found, WANTED, TAGS) == []
+
+
+def test_kms_an_alias_that_exists_needs_nothing():
+    found = {"results": [{"kms_keys": [key("k1", "data", aliases=["alias/tradeops-lab-data"]),
+                                       key("k2", "data")]}, {"kms_keys": []}]}  # fmt: skip
+    assert aws_kms_unnamed_keys(found, WANTED, TAGS) == []
+
+
+def test_kms_a_lookup_skipped_because_the_alias_exists_needs_nothing():
+    found = {"results": [{"skipped": True}, {"kms_keys": [key("k9", "logs")]}]}
+    assert aws_kms_unnamed_keys(found, WANTED, TAGS) == [
+        {"alias": "tradeops-lab-logs", "key_id": "k9", "region": "us-east-1"}
+    ]
+
+
+def test_kms_lookups_must_match_the_wanted_keys():
+    with pytest.raises(AnsibleFilterError, match="1 lookups for 2 wanted"):
+        aws_kms_unnamed_keys({"results": [{"kms_keys": []}]}, WANTED, TAGS)
