@@ -335,25 +335,26 @@ def test_failover_with_the_home_region_cut(drlab, load):
     last = RECORDS / "last-readiness.json"
     disclosed_lag = json.loads(last.read_text())["lag_seconds"]["postgresql"]
     assert disclosed_lag is not None
-    drlab.lab.fail_region(EAST)
+    # Over the budget and not accepted: refused before anything changes. The standby stops
+    # replaying while orders keep coming, then the home region is cut: what it received and
+    # has not replayed is its own replay lag, the estimate, over a 1 s budget. (Paused after
+    # the cut, it would have nothing left to replay: lag 0.)
+    west_before = drlab.dr_state_of(WEST)
+    drlab.psql("db-west-1", "SELECT pg_wal_replay_pause()")
+    replaying = False
     try:
-        # Over the budget and not accepted: refused before anything changes. The standby
-        # stops replaying for a few seconds (what it received waits), so its own replay lag
-        # is the estimate, over a 1 s budget.
-        west_before = drlab.dr_state_of(WEST)
-        drlab.psql("db-west-1", "SELECT pg_wal_replay_pause()")
-        try:
-            time.sleep(4)
-            refused, _ = drlab.dr(
-                "failover", "--target-region", WEST, "--confirm", "lab:us-west-2", "--new-run",
-                "-e", "dr_rpo_budget_seconds=1", label="failover refused (lag over budget)",
-            )  # fmt: skip
-        finally:
-            drlab.psql("db-west-1", "SELECT pg_wal_replay_resume()")
+        time.sleep(4)
+        drlab.lab.fail_region(EAST)
+        refused, _ = drlab.dr(
+            "failover", "--target-region", WEST, "--confirm", "lab:us-west-2", "--new-run",
+            "-e", "dr_rpo_budget_seconds=1", label="failover refused (lag over budget)",
+        )  # fmt: skip
         assert refused.returncode == 4, refused.stderr[-4000:]
         assert "s budget" in said(refused) and "--accept-data-loss" in said(refused)
         assert drlab.dr_state_of(WEST) == west_before
         assert drlab.in_recovery("db-west-1")
+        drlab.psql("db-west-1", "SELECT pg_wal_replay_resume()")
+        replaying = True
         time.sleep(1)
         cut_seq = load.last_seq()
         # The lag comes from the DR region's own standby (its replay position), so the
@@ -385,6 +386,9 @@ def test_failover_with_the_home_region_cut(drlab, load):
         assert len(gone) <= math.ceil(estimate * RATE) + 1, (gone, estimate)
         drlab.timings["failover lost orders"] = len(gone)
     finally:
+        if not replaying:  # still a standby only if the refusal held
+            drlab.sh("db-west-1", "runuser -u postgres -- psql -XAtq -d trading -c "
+                     "'SELECT pg_wal_replay_resume()'", check=False)  # fmt: skip
         drlab.lab.restore_region(EAST)
     # The cut region's engine was running when it died; back, the fence's watchdog stops it
     # (a newer epoch names us-west-2), and none can be started there.
