@@ -349,8 +349,10 @@ def test_failover_with_the_home_region_cut(drlab, load):
             "failover", "--target-region", WEST, "--confirm", "lab:us-west-2", "--new-run",
             "-e", "dr_rpo_budget_seconds=1", label="failover refused (lag over budget)",
         )  # fmt: skip
-        assert refused.returncode == 4, refused.stderr[-4000:]
+        # 3: the runbook refused (its record says so) before anything changed
+        assert refused.returncode == 3, refused.stderr[-4000:]
         assert "s budget" in said(refused) and "--accept-data-loss" in said(refused)
+        assert "Nothing has been changed" in said(refused)
         assert drlab.dr_state_of(WEST) == west_before
         assert drlab.in_recovery("db-west-1")
         drlab.psql("db-west-1", "SELECT pg_wal_replay_resume()")
