@@ -108,13 +108,13 @@ WANTED = [
 ]
 
 
-def key(key_id, description, aliases=(), state="Enabled", tags=TAGS, created="2026-12-07T00:00"):
+def key(key_id, description, aliases=(), state="Enabled", tags=None, created="2026-12-07T00:00"):
     return {
         "key_id": key_id,
         "description": description,
         "aliases": list(aliases),
         "key_state": state,
-        "tags": dict(tags),
+        "tags": dict(TAGS if tags is None else tags),
         "creation_date": created,
     }
 
