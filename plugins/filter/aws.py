@@ -125,6 +125,65 @@ def aws_kms_unnamed_keys(found, wanted, tags):
     return claims
 
 
+def aws_s3_replication_policy(sources, destinations, account_id, source_region, destination_region):
+    """The IAM policy S3 replication needs, and nothing more: read the source buckets'
+    versions (decrypting with the source region's keys), write replicas into the
+    destination buckets (encrypting with the destination region's keys)."""
+    if not isinstance(sources, list) or not isinstance(destinations, list):
+        raise AnsibleFilterError("aws_s3_replication_policy: sources and destinations are lists")
+
+    def arns(names, suffix=""):
+        return [f"arn:aws:s3:::{name}{suffix}" for name in names]
+
+    def keys(region):
+        return [f"arn:aws:kms:{region}:{account_id}:key/*"]
+
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                "Resource": arns(sources),
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObjectVersionForReplication",
+                    "s3:GetObjectVersionAcl",
+                    "s3:GetObjectVersionTagging",
+                    "s3:GetObjectRetention",
+                    "s3:GetObjectLegalHold",
+                ],
+                "Resource": arns(sources, "/*"),
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "s3:ReplicateObject",
+                    "s3:ReplicateDelete",
+                    "s3:ReplicateTags",
+                    "s3:ObjectOwnerOverrideToBucketOwner",
+                ],
+                "Resource": arns(destinations, "/*"),
+            },
+            {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": keys(source_region)},
+            {"Effect": "Allow", "Action": ["kms:Encrypt"], "Resource": keys(destination_region)},
+        ],
+    }
+
+
+def aws_s3_bucket_kms_key(bucket_info):
+    """The KMS key a bucket encrypts new objects with ('' for none or SSE-S3), from one
+    result of amazon.aws.s3_bucket_info with bucket_facts.bucket_encryption."""
+    buckets = (bucket_info or {}).get("buckets") or [{}]
+    rules = ((buckets[0] or {}).get("bucket_encryption") or {}).get(
+        "ServerSideEncryptionConfiguration", {}
+    ).get("Rules") or [{}]
+    default = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
+    return str(default.get("KMSMasterKeyID") or "")
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -132,4 +191,6 @@ class FilterModule:
             "aws_async_results": aws_async_results,
             "aws_ids_by_name": aws_ids_by_name,
             "aws_kms_unnamed_keys": aws_kms_unnamed_keys,
+            "aws_s3_replication_policy": aws_s3_replication_policy,
+            "aws_s3_bucket_kms_key": aws_s3_bucket_kms_key,
         }

@@ -10,6 +10,8 @@ from ansible_collections.tradeops.platform.plugins.filter.aws import (
     aws_async_results,
     aws_ids_by_name,
     aws_kms_unnamed_keys,
+    aws_s3_bucket_kms_key,
+    aws_s3_replication_policy,
     aws_security_group_rules,
 )
 
@@ -97,6 +99,8 @@ def test_the_filters_are_registered():
         "aws_async_results",
         "aws_ids_by_name",
         "aws_kms_unnamed_keys",
+        "aws_s3_replication_policy",
+        "aws_s3_bucket_kms_key",
     }
 
 
@@ -161,3 +165,39 @@ def test_kms_a_lookup_skipped_because_the_alias_exists_needs_nothing():
 def test_kms_lookups_must_match_the_wanted_keys():
     with pytest.raises(AnsibleFilterError, match="1 lookups for 2 wanted"):
         aws_kms_unnamed_keys({"results": [{"kms_keys": []}]}, WANTED, TAGS)
+
+
+# ---- S3 replication ---------------------------------------------------------------------------
+def test_the_replication_policy_reads_the_sources_and_writes_the_destinations_only():
+    policy = aws_s3_replication_policy(
+        ["p-backups", "p-compliance"], ["p-backups-dr"], "123456789012", "us-east-1", "us-west-2"
+    )
+    by_action = {s["Action"][0]: s["Resource"] for s in policy["Statement"]}
+    assert by_action == {
+        "s3:GetReplicationConfiguration": ["arn:aws:s3:::p-backups", "arn:aws:s3:::p-compliance"],
+        "s3:GetObjectVersionForReplication": [
+            "arn:aws:s3:::p-backups/*",
+            "arn:aws:s3:::p-compliance/*",
+        ],
+        "s3:ReplicateObject": ["arn:aws:s3:::p-backups-dr/*"],
+        "kms:Decrypt": ["arn:aws:kms:us-east-1:123456789012:key/*"],
+        "kms:Encrypt": ["arn:aws:kms:us-west-2:123456789012:key/*"],
+    }
+    assert all(s["Effect"] == "Allow" for s in policy["Statement"])
+    with pytest.raises(AnsibleFilterError, match="lists"):
+        aws_s3_replication_policy("p-backups", [], "1", "a", "b")
+
+
+def test_a_bucket_s_kms_key_is_read_from_its_default_encryption():
+    rule = {
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "k"}
+    }
+    info = {
+        "buckets": [{"bucket_encryption": {"ServerSideEncryptionConfiguration": {"Rules": [rule]}}}]
+    }
+    assert aws_s3_bucket_kms_key(info) == "k"
+    sse_s3 = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    info["buckets"][0]["bucket_encryption"]["ServerSideEncryptionConfiguration"]["Rules"] = [sse_s3]
+    assert aws_s3_bucket_kms_key(info) == ""
+    assert aws_s3_bucket_kms_key({"skipped": True}) == ""
+    assert aws_s3_bucket_kms_key({"buckets": [{}]}) == ""
