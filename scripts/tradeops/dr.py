@@ -363,11 +363,7 @@ def render_record(record: dict[str, Any], path: Path) -> str:
             )
             for s in steps
         ]
-        widths = [max(len(row[col]) for row in rows) for col in range(3)]
-        seconds_width = max(len(row[3]) for row in rows)
-        for row in rows:
-            left = "  ".join(cell.ljust(widths[col]) for col, cell in enumerate(row[:3]))
-            lines.append(f"  {left}  {row[3]:>{seconds_width}}")
+        lines += table_lines(rows, text_columns=3)
     else:
         lines.append("  no steps recorded")
     for step in steps:
@@ -409,13 +405,23 @@ def phase_lines(phases: list[dict[str, Any]], targets: dict[str, Any]) -> list[s
         if isinstance(rto, (int, float)) and isinstance(target, (int, float)) and target:
             share = f"{rto / target:.1%}"
         rows.append((str(phase.get("phase")), str(phase.get("status")), _seconds(rto), share))
-    widths = [max(len(row[col]) for row in rows) for col in range(4)]
-    lines = []
-    for row in rows:
-        left = "  ".join(row[col].ljust(widths[col]) for col in range(2))
-        lines.append(f"  {left}  {row[2]:>{widths[2]}}  {row[3]:>{widths[3]}}")
+    lines = table_lines(rows, text_columns=2)
     lines.append(f"  RTO of each move: {_target(targets, 'rto_seconds')}")
     return lines
+
+
+def table_lines(rows: list[tuple[str, ...]], text_columns: int) -> list[str]:
+    """Rows as aligned lines, indented: the first `text_columns` left-aligned, the figures
+    after them right-aligned."""
+    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
+    return [
+        "  "
+        + "  ".join(
+            cell.ljust(widths[col]) if col < text_columns else cell.rjust(widths[col])
+            for col, cell in enumerate(row)
+        )
+        for row in rows
+    ]
 
 
 # Verbs that do not move the platform: no recovery time or point to report.
