@@ -41,25 +41,11 @@ def drill_lab(tmp_path_factory):
         drlab.down()
 
 
-def replication_of_dr_copies(drlab) -> dict[str, list[str]]:
-    outputs = json.loads((drlab.directory / "outputs" / "s3.json").read_text())
-    s3 = drlab.aws("s3", WEST)
-    found = {}
-    for copy in sorted(b["name"] for b in outputs["dr_buckets"].values()):
-        try:
-            rules = s3.get_bucket_replication(Bucket=copy)["ReplicationConfiguration"]["Rules"]
-        except s3.exceptions.ClientError as err:
-            assert "ReplicationConfigurationNotFound" in str(err), err
-            rules = []
-        found[copy] = [r["ID"] for r in rules]
-    return found
-
-
 def test_a_drill_moves_twice_and_ends_where_it_began(drill_lab):
     drlab, load = drill_lab
     epoch = {r["epoch"] for r in drlab.dr_state().values()}
     assert len(epoch) == 1
-    s3_before = replication_of_dr_copies(drlab)
+    s3_before = drlab.s3_replication(WEST)
 
     proc, report = drlab.dr("drill", "--confirm", "lab:us-west-2", label="drill")
     assert proc.returncode == 0, proc.stderr[-6000:]
@@ -85,7 +71,7 @@ def test_a_drill_moves_twice_and_ends_where_it_began(drill_lab):
     assert {r["epoch"] for r in states.values()} == {epoch.pop() + 2}, states
     assert not drlab.in_recovery("db-east-1") and drlab.in_recovery("db-west-1")
     assert drlab.psql("db-west-1", "SELECT status FROM pg_stat_wal_receiver") == "streaming"
-    assert replication_of_dr_copies(drlab) == s3_before  # the reverse rules are gone again
+    assert drlab.s3_replication(WEST) == s3_before  # the reverse rules are gone again
 
     # No acknowledged order lost across both moves (planned moves: RPO 0).
     last = load.last_seq()

@@ -127,6 +127,28 @@ class DrLab:
             aws_secret_access_key="testing",
         )
 
+    def replicated_copies(self) -> list[str]:
+        """The DR region's bucket copies the s3 layer made (its outputs)."""
+        outputs = Path(self.env["TRADEOPS_AWS_OUTPUTS_DIR"]) / "s3.json"
+        return sorted(b["name"] for b in json.loads(outputs.read_text())["dr_buckets"].values())
+
+    def s3_replication(self, region: str, *buckets: str) -> dict[str, dict[str, str]]:
+        """{bucket: {rule id: destination bucket}} as S3 (moto) answers, for the DR copies
+        by default."""
+        s3 = self.aws("s3", region)
+        found = {}
+        for bucket in buckets or self.replicated_copies():
+            try:
+                config = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]
+            except s3.exceptions.ClientError as err:
+                assert "ReplicationConfigurationNotFound" in str(err), err
+                config = {"Rules": []}
+            found[bucket] = {
+                r["ID"]: r["Destination"]["Bucket"].removeprefix("arn:aws:s3:::")
+                for r in config["Rules"]
+            }
+        return found
+
     def dr_state_of(self, region: str) -> dict:
         """The DR state record kept in one region (SSM)."""
         value = self.ssm(region).get_parameter(Name=f"{PREFIX}/active")["Parameter"]["Value"]

@@ -215,29 +215,6 @@ def test_the_old_regions_engines_refuse_to_start(drlab):
     assert drlab.engine_active("engine-c5n-1") != "active"
 
 
-def replicated_copies(drlab) -> list[str]:
-    """The DR region's bucket copies the s3 layer made (its outputs)."""
-    outputs = json.loads((Path(drlab.env["TRADEOPS_AWS_OUTPUTS_DIR"]) / "s3.json").read_text())
-    return sorted(b["name"] for b in outputs["dr_buckets"].values())
-
-
-def s3_replication(drlab, region: str, *buckets: str) -> dict[str, dict[str, str]]:
-    """{bucket: {rule id: destination bucket}} as S3 (moto) answers, for the DR copies by
-    default."""
-    s3 = drlab.aws("s3", region)
-    found = {}
-    for bucket in buckets or replicated_copies(drlab):
-        try:
-            rules = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]["Rules"]
-        except s3.exceptions.ClientError as err:
-            assert "ReplicationConfigurationNotFound" in str(err), err
-            rules = []
-        found[bucket] = {
-            r["ID"]: r["Destination"]["Bucket"].removeprefix("arn:aws:s3:::") for r in rules
-        }
-    return found
-
-
 def test_reprotect_builds_a_new_standby_and_keeps_the_old_data(drlab, load):
     # The database role alone never replaces a data directory it was not told to.
     refused = drlab.entry(
@@ -261,12 +238,12 @@ def test_reprotect_builds_a_new_standby_and_keeps_the_old_data(drlab, load):
     assert drlab.dr_state()[EAST]["epoch"] == 2
     # Objects written in the active DR region flow home: each DR bucket copy replicates to
     # its home bucket (the s3 layer's home -> DR rules stay as they were).
-    assert s3_replication(drlab, WEST) == {
-        bucket: {"to-home": bucket.removesuffix("-dr")} for bucket in replicated_copies(drlab)
+    assert drlab.s3_replication(WEST) == {
+        bucket: {"to-home": bucket.removesuffix("-dr")} for bucket in drlab.replicated_copies()
     }
-    assert replicated_copies(drlab), "the lab's s3 layer replicates no bucket"
-    for bucket in replicated_copies(drlab):
-        assert s3_replication(drlab, EAST, bucket.removesuffix("-dr")) == {
+    assert drlab.replicated_copies(), "the lab's s3 layer replicates no bucket"
+    for bucket in drlab.replicated_copies():
+        assert drlab.s3_replication(EAST, bucket.removesuffix("-dr")) == {
             bucket.removesuffix("-dr"): {"to-dr": bucket}
         }
 
@@ -326,7 +303,7 @@ def test_reprotect_the_dr_region(drlab, load):
     assert proc.returncode == 0, proc.stderr[-6000:]
     assert drlab.in_recovery("db-west-1")
     # Home again: the DR copies replicate no more, as site.yml left them.
-    assert s3_replication(drlab, WEST) == {bucket: {} for bucket in replicated_copies(drlab)}
+    assert drlab.s3_replication(WEST) == {bucket: {} for bucket in drlab.replicated_copies()}
 
 
 def test_failover_with_the_home_region_cut(drlab, load):
