@@ -83,7 +83,8 @@ def _process_pid(pidfile: Path, marker: str) -> int | None:
 
 
 def _stop_process(pidfile: Path, marker: str) -> bool:
-    """SIGTERM (then SIGKILL after 5 s) the process of pidfile if it is ours; drop the file."""
+    """SIGTERM (then SIGKILL after 5 s) the process of pidfile if it is ours, wait until it
+    is gone; drop the file."""
     pid = _process_pid(pidfile, marker)
     if pid is None:
         pidfile.unlink(missing_ok=True)
@@ -92,13 +93,19 @@ def _stop_process(pidfile: Path, marker: str) -> bool:
     # moto, say): gone is what we want.
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-        for _ in range(50):
-            if _gone(pid):
-                break
-            time.sleep(0.1)
-        else:
+        if not _wait_gone(pid, 5.0):
             os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, 5.0)  # a killed process is gone only once it is reaped
     pidfile.unlink(missing_ok=True)
+    return True
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not _gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
     return True
 
 
