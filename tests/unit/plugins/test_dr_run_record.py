@@ -1,4 +1,4 @@
-"""Unit tests for the DR run record module (plugins/modules/dr_run_record.py)."""
+"""Unit tests for the DR run record (module_utils/dr_record.py, its module and action plugin)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ import json
 import os
 import stat
 import subprocess
+import sys
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.tradeops.platform.plugins.module_utils import dr_record as rec
 from ansible_collections.tradeops.platform.plugins.modules import dr_run_record as mod
 
 T0 = dt.datetime(2026, 12, 5, 10, 15, tzinfo=dt.UTC).timestamp()
@@ -33,12 +36,12 @@ CONTEXT = {"user": "alice", "host": "ops-1", "git": {"revision": "abc", "dirty":
 def call(path, now, **params):
     """One call through the module's read-modify-write (the clock given, not read)."""
     merged = {"run_id": BEGIN["run_id"], **params}
-    return mod.record_call(str(path), merged, CONTEXT, now)
+    return rec.record_call(str(path), merged, CONTEXT, now)
 
 
 def begin(path, now, **overrides):
     """action=begin with BEGIN's arguments, some replaced."""
-    return mod.record_call(str(path), {**BEGIN, **overrides}, CONTEXT, now)
+    return rec.record_call(str(path), {**BEGIN, **overrides}, CONTEXT, now)
 
 
 def run_module(args, check_mode=False):
@@ -71,18 +74,18 @@ def test_secret_looking_keys_are_redacted_at_any_depth():
         "credentials": {"user": "u"},
         "Authorization": "Bearer z",
     }
-    out = mod.redact(inputs)
+    out = rec.redact(inputs)
     assert out == {
         "dr_target_region": "us-west-2",
-        "DB_Password": mod.REDACTED,
+        "DB_Password": rec.REDACTED,
         "nested": {
-            "api_token": mod.REDACTED,
-            "list": [{"ssh_key": mod.REDACTED, "name": "x"}],
+            "api_token": rec.REDACTED,
+            "list": [{"ssh_key": rec.REDACTED, "name": "x"}],
             "ok": 1,
         },
-        "AWS_SECRET_ACCESS_KEY": mod.REDACTED,
-        "credentials": mod.REDACTED,
-        "Authorization": mod.REDACTED,
+        "AWS_SECRET_ACCESS_KEY": rec.REDACTED,
+        "credentials": rec.REDACTED,
+        "Authorization": rec.REDACTED,
     }
     assert inputs["DB_Password"] == "hunter2"  # a copy: the caller's dict is untouched
 
@@ -94,8 +97,8 @@ def test_redacted_values_never_reach_the_file(path):
     text = path.read_text()
     assert "hunter2" not in text and "t0k" not in text and "Bearer z" not in text
     record = on_disk(path)
-    assert record["inputs"] == {"db": {"password": mod.REDACTED}, "region": "us-west-2"}
-    assert record["notes"] == {"auth": mod.REDACTED, "why": "drill"}
+    assert record["inputs"] == {"db": {"password": rec.REDACTED}, "region": "us-west-2"}
+    assert record["notes"] == {"auth": rec.REDACTED, "why": "drill"}
 
 
 # ------------------------------------------------------------------ actions
@@ -205,7 +208,7 @@ def test_set_merges_sections_and_reports_no_change_when_nothing_changes(path):
 def test_set_refuses_what_is_not_a_section(path, data, message):
     begin(path, T0)
     before = path.read_text()
-    with pytest.raises(mod.RecordError, match=message):
+    with pytest.raises(rec.RecordError, match=message):
         call(path, T0 + 1, action="set", data=data)
     assert path.read_text() == before
 
@@ -224,14 +227,14 @@ def test_rto_is_measured_between_the_clock_marks(path):
     call(path, T0 + 75, action="step_end", step="verify", outcome="done", rto_clock="stop")
     record = call(path, T0 + 80, action="end", status="succeeded")[0]
     assert record["rto"] == {
-        "started_at": mod.iso(T0 + 5),
+        "started_at": rec.iso(T0 + 5),
         "start_step": "declare",
-        "stopped_at": mod.iso(T0 + 65.25),  # the failed attempt did not stop it, nor verify
+        "stopped_at": rec.iso(T0 + 65.25),  # the failed attempt did not stop it, nor verify
         "stop_step": "traffic",
         "seconds": 60.25,
     }
     assert (record["status"], record["seconds"]) == ("succeeded", 80.0)
-    assert record["ended_at"] == mod.iso(T0 + 80)
+    assert record["ended_at"] == rec.iso(T0 + 80)
     assert [(s["id"], s["outcome"]) for s in record["steps"]] == [
         ("declare", "done"),
         ("promote", "done"),
@@ -246,7 +249,7 @@ def test_rto_is_null_without_both_marks(path):
     call(path, T0 + 1, action="step_begin", step="promote", rto_clock="start")
     call(path, T0 + 2, action="step_end", step="promote", outcome="failed", rto_clock="stop")
     record = call(path, T0 + 3, action="end", status="failed")[0]
-    assert record["rto"]["started_at"] == mod.iso(T0 + 1)
+    assert record["rto"]["started_at"] == rec.iso(T0 + 1)
     assert record["rto"]["stopped_at"] is None
     assert record["rto"]["seconds"] is None
     assert record["seconds"] == 3.0
@@ -254,9 +257,9 @@ def test_rto_is_null_without_both_marks(path):
 
 def test_clock_marks_belong_to_their_action(path):
     begin(path, T0)
-    with pytest.raises(mod.RecordError, match="step_end"):
+    with pytest.raises(rec.RecordError, match="step_end"):
         call(path, T0 + 1, action="step_begin", step="x", rto_clock="stop")
-    with pytest.raises(mod.RecordError, match="step_begin"):
+    with pytest.raises(rec.RecordError, match="step_begin"):
         call(path, T0 + 1, action="step_end", step="x", outcome="done", rto_clock="start")
 
 
@@ -279,7 +282,7 @@ def test_end_closes_steps_left_open(path):
     ],
 )
 def test_calls_before_begin_fail_and_write_nothing(path, params):
-    with pytest.raises(mod.RecordError, match="action=begin first"):
+    with pytest.raises(rec.RecordError, match="action=begin first"):
         call(path, T0, **params)
     assert not path.exists()
 
@@ -294,8 +297,8 @@ def test_begin_on_an_existing_record_resumes_it(path):
     call(path, T0 + 3, action="step_begin", step="promote")  # ... and the run is killed here
     record, changed = begin(path, T0 + 100, inputs={"other": "inputs"})
     assert changed
-    assert record["started_at"] == mod.iso(T0)
-    assert record["resumed_at"] == [mod.iso(T0 + 100)]
+    assert record["started_at"] == rec.iso(T0)
+    assert record["resumed_at"] == [rec.iso(T0 + 100)]
     assert record["inputs"] == {"dr_target_region": "us-west-2"}  # the first run's inputs
     assert [(s["id"], s["outcome"], s["attempt"]) for s in record["steps"]] == [
         ("fence", "done", 1),
@@ -321,7 +324,7 @@ def test_resume_after_an_end_reopens_the_run(path):
 
 def test_resume_with_another_verb_is_refused(path):
     begin(path, T0)
-    with pytest.raises(mod.RecordError, match="is a failover run on lab, not a switchover run"):
+    with pytest.raises(rec.RecordError, match="is a failover run on lab, not a switchover run"):
         begin(path, T0 + 1, verb="switchover")
 
 
@@ -331,7 +334,7 @@ def test_resume_with_another_verb_is_refused(path):
 def test_file_and_directory_modes(tmp_path):
     directory = tmp_path / "deep" / "runs"
     path = directory / f"{BEGIN['run_id']}.json"
-    mod.ensure_dir(str(directory))
+    rec.ensure_dir(str(directory))
     begin(path, T0)
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -345,7 +348,7 @@ def test_a_write_that_dies_half_way_leaves_the_previous_record(path, monkeypatch
         handle.write(json.dumps(obj)[:40])
         raise KeyboardInterrupt  # the run is killed while writing
 
-    monkeypatch.setattr(mod.json, "dump", dump_half_then_die)
+    monkeypatch.setattr(rec.json, "dump", dump_half_then_die)
     with pytest.raises(KeyboardInterrupt):
         call(path, T0 + 1, action="step_begin", step="x")
     monkeypatch.undo()
@@ -356,15 +359,15 @@ def test_a_write_that_dies_half_way_leaves_the_previous_record(path, monkeypatch
 
 def test_a_corrupt_record_is_not_overwritten(path):
     path.write_text('{"run_id": ')
-    with pytest.raises(mod.RecordError, match="not a valid run record"):
+    with pytest.raises(rec.RecordError, match="not a valid run record"):
         begin(path, T0)
     assert path.read_text() == '{"run_id": '
 
 
 @pytest.mark.parametrize("run_id", ["../escape", "a/b", ".hidden", "", "x" * 129])
 def test_run_ids_are_plain_file_names(tmp_path, run_id):
-    with pytest.raises(mod.RecordError, match="not a plain name"):
-        mod.record_path(str(tmp_path), run_id)
+    with pytest.raises(rec.RecordError, match="not a plain name"):
+        rec.record_path(str(tmp_path), run_id)
 
 
 def test_the_checkout_is_found_from_the_environment_or_the_working_directory(tmp_path):
@@ -374,10 +377,10 @@ def test_the_checkout_is_found_from_the_environment_or_the_working_directory(tmp
         (checkout / name).write_text("---\n")
     other = tmp_path / "other"
     other.mkdir()
-    assert mod.find_checkout(str(checkout / "playbooks" / "dr"), {}) == str(checkout)
-    assert mod.find_checkout(str(other), {"TRADEOPS_PROJECT": str(checkout)}) == str(checkout)
-    assert mod.find_checkout(str(other), {}) is None
-    assert mod.find_checkout(str(other), {"TRADEOPS_PROJECT": str(other)}) is None
+    assert rec.find_checkout(str(checkout / "playbooks" / "dr"), {}) == str(checkout)
+    assert rec.find_checkout(str(other), {"TRADEOPS_PROJECT": str(checkout)}) == str(checkout)
+    assert rec.find_checkout(str(other), {}) is None
+    assert rec.find_checkout(str(other), {"TRADEOPS_PROJECT": str(other)}) is None
 
 
 # ------------------------------------------------------------------ the module
@@ -506,7 +509,71 @@ def test_module_documentation_matches_its_argument_spec():
             for name, spec in options.items()
         }
 
-    assert view(doc["options"]) == view(mod.ARGUMENT_SPEC)
+    assert view(doc["options"]) == view(rec.ARGUMENT_SPEC)
     sample = yaml.safe_load(mod.RETURN)["record"]["sample"]
-    assert set(sample) == set(mod.new_record(BEGIN, CONTEXT, T0))
+    assert set(sample) == set(rec.new_record(BEGIN, CONTEXT, T0))
     assert os.path.basename(yaml.safe_load(mod.RETURN)["path"]["sample"]).endswith(".json")
+
+
+# ---- the action plugin: the same record, written in the controller's process --------------
+
+ACTION_PLAY = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    # No interpreter: a module run would fail; the action plugin starts none.
+    ansible_python_interpreter: /nonexistent/python3
+  tasks:
+    - tradeops.platform.dr_run_record:
+        run_id: {run_id}
+        action: begin
+        verb: failover
+        environment: lab
+        inputs: {{db_password: hunter2, dr_target_region: us-west-2}}
+    - tradeops.platform.dr_run_record:
+        run_id: {run_id}
+        action: step_begin
+        step: promote
+        rto_clock: start
+    - tradeops.platform.dr_run_record:
+        run_id: {run_id}
+        action: step_end
+        step: promote
+        outcome: done
+        rto_clock: stop
+    - tradeops.platform.dr_run_record:
+        run_id: {run_id}
+        action: end
+        status: succeeded
+    - tradeops.platform.dr_run_record:
+        run_id: {run_id}
+        action: step_end
+      register: bad
+      ignore_errors: true
+    - ansible.builtin.assert:
+        that: bad is failed and 'outcome' in bad.msg
+"""
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_action_plugin_writes_the_record_without_a_module_run(checkout, check_mode):
+    root = Path(__file__).resolve().parents[3]
+    play = checkout / "record.yml"
+    play.write_text(ACTION_PLAY.format(run_id=BEGIN["run_id"]))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"), TRADEOPS_PROJECT=str(checkout))
+    argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(play)]
+    proc = subprocess.run(
+        [*argv, "--check"] if check_mode else argv,
+        cwd=root, env=env, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    record = on_disk(checkout / ".cache" / "dr" / "runs" / f"{BEGIN['run_id']}.json")
+    assert record["status"] == "succeeded"
+    assert record["inputs"] == {"db_password": rec.REDACTED, "dr_target_region": "us-west-2"}
+    assert [s["outcome"] for s in record["steps"]] == ["done"]
+    assert record["rto"]["seconds"] is not None
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=checkout, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert record["git"] == {"revision": head, "dirty": True}  # record.yml is untracked
