@@ -23,6 +23,16 @@ TRADEOPS_SHIP_RUN_RECORDS) are copied to the environment's compliance bucket
 `tradeops/runs/<env>/<run id>.json`.
 
 `TRADEOPS_HISTORY=off` turns the recording off (e.g. on a machine without ARA).
+
+ARA's callback records every task's result as it happens, in the playbook's own process:
+about 0.17 s per task and host on the controller (a loopback HTTP round trip to its
+server thread per call), which doubled a switchover's RTO (~150 tasks between the freeze
+and the verified order). The DR runbooks that move the platform (MOVES) are therefore
+recorded as a summary: the ARA playbook, its labels and the same audit record, written
+when the run ends, without the per-task results (the runbook's own DR run record has its
+steps and their times, and the audit record the changed things).
+`TRADEOPS_HISTORY=full` records those runs task by task too; `summary` records every
+run that way.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ import re
 import shlex
 import socket
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -58,14 +69,24 @@ DESIRED_STATE_PATHS = ("site.yml", "ansible.cfg", "playbooks", "roles", "plugins
 SKIP_PARTS = ("__pycache__", ".pytest_cache", "molecule")
 # Commands whose runs are recorded (a fleet report only reads).
 RECORDED = ("run", "plan", "drift", "dr")
+# DR runbooks whose time is an outage (the RTO): recorded as a summary unless asked.
+MOVES = ("switchover", "failover", "failback", "drill")
 
 
 class HistoryError(Exception):
     """The history cannot be read (exit 3, with what to do)."""
 
 
+def mode() -> str:
+    """TRADEOPS_HISTORY: off, summary, full, or on (the default: full, DR moves summary)."""
+    given = os.environ.get("TRADEOPS_HISTORY", "on").lower()
+    if given in ("off", "0", "false", "no"):
+        return "off"
+    return given if given in ("summary", "full") else "on"
+
+
 def enabled() -> bool:
-    return os.environ.get("TRADEOPS_HISTORY", "on").lower() not in ("off", "0", "false", "no")
+    return mode() != "off"
 
 
 def utc_now() -> datetime.datetime:
@@ -414,9 +435,9 @@ class Ara:
             raise HistoryError(f"ARA answered {path} with {answer!r}")
         return answer
 
-    def post(self, path: str, **data: Any) -> dict[str, Any]:
+    def post(self, endpoint: str, **data: Any) -> dict[str, Any]:
         with _quiet():
-            return self.client.post(path, **data)
+            return self.client.post(endpoint, **data)
 
     def playbooks_with_label(self, label: str, limit: int = 20) -> list[dict[str, Any]]:
         answer = self.get("/api/v1/playbooks", label=label, order="-id", limit=limit)
@@ -433,6 +454,25 @@ class Ara:
             return None
         value = self.get(f"/api/v1/records/{results[-1]['id']}").get("value")
         return value if isinstance(value, dict) else None
+
+    def summary_playbook(self, record: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+        """A playbook entry for a run recorded without ARA's callback (no tasks)."""
+        from ansible import __version__ as ansible_version
+
+        return self.post(
+            "/api/v1/playbooks",
+            name=record.get("playbook"),
+            path=str(record.get("playbook") or "?"),
+            ansible_version=ansible_version,
+            python_version=".".join(str(n) for n in sys.version_info[:3]),
+            status="completed" if record.get("exit_code") == exitcodes.OK else "failed",
+            labels=labels,
+            started=record.get("started_at"),
+            ended=record.get("ended_at"),
+            controller=(record.get("operator") or {}).get("host"),
+            user=(record.get("operator") or {}).get("user"),
+            arguments={},
+        )
 
     def add_record(self, playbook_id: int, record: dict[str, Any]) -> None:
         self.post(
@@ -484,6 +524,9 @@ class RunAudit:
         self.operator = operator()
         self.collector = ChangeCollector(check=bool(getattr(request, "check", False)))
         self.recorded = enabled() and self.command in RECORDED
+        # Task by task (ARA's callback in the run), or only the summary when it ends.
+        is_move = self.command == "dr" and playbook.stem in MOVES
+        self.tasks = mode() == "full" or (mode() == "on" and not is_move)
         self.shown_playbook = shown_path(root, playbook)
         self.shown_inventory = shown_path(root, inventory)
         self.record_path = paths.runs_dir(root) / run_id / "tradeops-audit.json"
@@ -498,7 +541,7 @@ class RunAudit:
         return [label[:254] for label in labels]
 
     def environment(self) -> dict[str, str]:
-        if not self.recorded:
+        if not (self.recorded and self.tasks):
             return {}
         try:
             return ara_environment(self.root, self.labels(), self.operator["user"])
@@ -560,6 +603,8 @@ class RunAudit:
         notes = []
         try:
             ara = Ara(self.root, migrate=False)
+            if not self.tasks:
+                ara.summary_playbook(record, [*self.labels(), "history:summary"])
             playbooks = ara.playbooks_with_label(f"run:{self.run_id}")
             if playbooks:
                 record["ara_playbook"] = playbooks[0]["id"]

@@ -131,6 +131,22 @@ def test_refusals_change_nothing(drlab, load):
         unchanged(drlab)
     finally:
         drlab.ssm(WEST).delete_parameter(Name=f"{PREFIX}/lock")
+    # The standby is not ready (lag over the budget): the move is refused at the freeze, and
+    # the lock it took is released (it was kept for its whole TTL: the freeze play had no
+    # AWS connection for the release), so the operator's next command is not refused.
+    drlab.psql("db-west-1", "SELECT pg_wal_replay_pause()")
+    try:
+        time.sleep(3)
+        proc, _ = drlab.dr(
+            "switchover", "--confirm", "lab:us-west-2", "--new-run", "-e", "dr_lag_budget_seconds=1"
+        )
+    finally:
+        drlab.psql("db-west-1", "SELECT pg_wal_replay_resume()")
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    assert "is not ready" in said(proc) and "postgresql_lag" in said(proc)
+    names = [p["Name"] for p in drlab.ssm(WEST).describe_parameters()["Parameters"]]
+    assert f"{PREFIX}/lock" not in names, said(proc)[-2000:]
+    unchanged(drlab)
 
 
 def test_preflight_fails_on_a_lagging_replica_and_a_parity_mismatch(drlab, load):
@@ -246,6 +262,17 @@ def test_reprotect_builds_a_new_standby_and_keeps_the_old_data(drlab, load):
         assert drlab.s3_replication(EAST, bucket.removesuffix("-dr")) == {
             bucket.removesuffix("-dr"): {"to-dr": bucket}
         }
+    # AWS Backup: the active DR region backs up too, copying home (roles/dr reprotect_backup).
+    backup = drlab.aws("backup", WEST)
+    (plan,) = [
+        p for p in backup.list_backup_plans()["BackupPlansList"]
+        if p["BackupPlanName"] == "tradeops-lab-dr"
+    ]  # fmt: skip
+    rules = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["BackupPlan"]["Rules"]
+    assert {r["TargetBackupVaultName"] for r in rules} == {"tradeops-lab-dr"}
+    assert {c["DestinationBackupVaultArn"] for r in rules for c in r["CopyActions"]} == {
+        f"arn:aws:backup:{EAST}:123456789012:backup-vault:tradeops-lab"
+    }
 
 
 def test_failback_killed_after_promotion_resumes_without_promoting_again(drlab, load):
@@ -304,6 +331,15 @@ def test_reprotect_the_dr_region(drlab, load):
     assert drlab.in_recovery("db-west-1")
     # Home again: the DR copies replicate no more, as site.yml left them.
     assert drlab.s3_replication(WEST) == {bucket: {} for bucket in drlab.replicated_copies()}
+    # ... and the DR region's backup plan is gone; the home plan (the backup layer's) stays.
+    plan_names = {
+        region: {
+            p["BackupPlanName"]
+            for p in drlab.aws("backup", region).list_backup_plans()["BackupPlansList"]
+        }
+        for region in (EAST, WEST)
+    }
+    assert "tradeops-lab-dr" not in plan_names[WEST] and "tradeops-lab" in plan_names[EAST]
 
 
 def test_failover_with_the_home_region_cut(drlab, load):

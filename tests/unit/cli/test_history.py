@@ -209,3 +209,63 @@ print(pb["id"])
         [*tradeops, "runs", "show", "nope"], env=env, capture_output=True, text=True, timeout=120
     )
     assert missing.returncode == 3 and "tradeops runs list" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "playbook", "tasks"),
+    [
+        (None, "site.yml", True),
+        (None, "playbooks/dr/status.yml", True),
+        (None, "playbooks/dr/switchover.yml", False),
+        (None, "playbooks/dr/failover.yml", False),
+        ("full", "playbooks/dr/failback.yml", True),
+        ("summary", "site.yml", False),
+    ],
+)
+def test_dr_moves_are_recorded_without_the_per_task_callback(
+    monkeypatch, tmp_path, given, playbook, tasks
+):
+    if given is None:
+        monkeypatch.delenv("TRADEOPS_HISTORY", raising=False)
+    else:
+        monkeypatch.setenv("TRADEOPS_HISTORY", given)
+    audit = history.RunAudit(
+        ROOT, RunRequest("x"), "r-1", ROOT / playbook, ROOT / "inventories" / "lab"
+    )
+    assert audit.recorded and audit.tasks is tasks
+    assert ("ANSIBLE_CALLBACKS_ENABLED" in audit.environment()) is tasks
+
+
+def test_a_summary_run_is_in_ara_and_tradeops_runs_lists_it(tmp_path):
+    """A DR move's record (no ARA callback in the run) becomes an ARA playbook of its own."""
+    env = dict(os.environ, TRADEOPS_ARA_DIR=str(tmp_path / "ara"), TRADEOPS_HISTORY="on")
+    env.pop("ARA_BASE_DIR", None)
+    env.pop("ARA_API_CLIENT", None)
+    code = f"""
+from pathlib import Path
+from tradeops import history
+from tradeops.runner import RunRequest
+history.caller_identity = lambda root, inventory: {{"arn": "arn:aws:sts::123456789012:user/t"}}
+history.Ara(Path({str(ROOT)!r})).get("/api/v1/playbooks")  # the database, migrated
+root = Path({str(ROOT)!r})
+audit = history.RunAudit(root, RunRequest("x"), "dr-run-7", root / "playbooks/dr/switchover.yml",
+                         root / "inventories" / "lab")
+audit.record_path = Path({str(tmp_path)!r}) / "audit.json"
+assert audit.environment() == {{}}
+print(audit.record({{"exit_code": 0, "hosts": {{"db-west-1": {{}}}}}}))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "run history: ARA playbook" in proc.stdout, proc.stdout
+    listed = subprocess.run(
+        [str(VENV_BIN / "tradeops"), "runs", "show", "dr-run-7", "--json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    data = json.loads(listed.stdout)
+    assert data["record"]["playbook"] == "playbooks/dr/switchover.yml"
+    assert data["record"]["command"] == "dr"
+    assert "history:summary" in [label["name"] for label in data["ara"]["labels"]]
+    assert data["ara"]["status"] == "completed"
