@@ -1,0 +1,265 @@
+"""Re-protect turns AWS Backup's cross-region copy around (roles/dr, reprotect_backup.yml),
+against the backup tests' moto (with the selection calls, moto_selections.py).
+
+The backup layer builds the home plan tradeops-lab in us-east-1 (vault tradeops-lab, copies
+to tradeops-lab-dr in us-west-2). With us-west-2 active, re-protecting us-east-1 adds the
+plan tradeops-lab-dr in us-west-2: the same rules, kept in tradeops-lab-dr, copied to
+tradeops-lab at home, with its tag-based selection; run again it changes nothing; back home,
+re-protecting us-west-2 removes it and leaves the home plan as it was. The step runs through
+reprotect_backup.yml (a test playbook around the dr role's task file), not the whole
+runbook: the guard, the DR state and the databases need the lab. The tests run in file order,
+on a moto of their own: moto keeps every deleted backup plan and refuses its name for a new
+one, so the home plan test_aws_backup.py tore down could not be built again on its moto.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ..aws import apilog
+from ..aws.apilog import ApiLog
+from ..support import ROOT, MotoServer, ansible_env, run_playbook
+from .conftest import SHIM, _operation
+
+pytestmark = pytest.mark.moto
+
+PLAYBOOK = "tests/integration/aws_backup/reprotect_backup.yml"
+HOME, DR = "us-east-1", "us-west-2"
+ACCOUNT = "123456789012"
+NAME = "tradeops-lab"
+DR_PLAN = f"{NAME}-dr"  # the DR vault's name, in the DR region
+HOME_VAULT_ARN = f"arn:aws:backup:{HOME}:{ACCOUNT}:backup-vault:{NAME}"
+SELECTION = f"{NAME}-tagged"
+# The selection is managed here, as in test_aws_backup.py (the lab's stock moto has none).
+WITH_SELECTION = {"aws_backup_selection_enabled": True}
+SECURITY_INPUTS = {
+    "aws_security_secrets": [],
+    "aws_security_iam_roles": [
+        {
+            "key": "backup",
+            "service": "backup.amazonaws.com",
+            "managed_policies": [
+                "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
+            ],
+            "inline_policies": [],
+        }
+    ],
+}
+
+
+def _run(api, outputs, playbook, *args):
+    mark = api.mark()
+    env = ansible_env(TRADEOPS_MOTO_PORT=str(api.port), TRADEOPS_AWS_OUTPUTS_DIR=str(outputs))
+    proc = run_playbook(playbook, *args, env=env)
+    return proc, api.since(mark)
+
+
+@pytest.fixture(scope="module")
+def backup_moto(tmp_path_factory) -> Iterator[MotoServer]:
+    """This module's moto (stock moto plus the selection calls, as conftest.py's)."""
+    server = MotoServer(
+        tmp_path_factory.mktemp("reprotect-moto") / "moto.log", command=[sys.executable, str(SHIM)]
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def backup_api(backup_moto) -> Iterator[ApiLog]:
+    saved = apilog.operation
+    apilog.operation = _operation
+    log = ApiLog(backup_moto.port)
+    yield log
+    log.stop()
+    apilog.operation = saved
+
+
+@pytest.fixture(scope="module")
+def backup_outputs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("reprotect-outputs")
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("dr-runs")
+
+
+@pytest.fixture(scope="module")
+def layers(backup_api, backup_outputs):
+    """The security layer (keys, backup role) and the backup layer with its selection, as
+    site.yml leaves them: the backup layer's outputs."""
+    proc, _ = _run(
+        backup_api, backup_outputs, "playbooks/aws/security.yml", "-e", json.dumps(SECURITY_INPUTS)
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    proc, _ = _run(
+        backup_api, backup_outputs, "playbooks/aws/backup.yml", "-e", json.dumps(WITH_SELECTION)
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    return json.loads((backup_outputs / "backup.json").read_text())
+
+
+def reprotect(api, outputs, records, protect, *args):
+    """The step, re-protecting `protect` (the other region active); its record's step."""
+    active = DR if protect == HOME else HOME
+    run_id = f"reprotect-{protect}-{uuid.uuid4().hex[:8]}"
+    extra = dict(
+        WITH_SELECTION,
+        dr_source=active,
+        dr_target=protect,
+        dr_record_id=run_id,
+        dr_records_dir=str(records),
+    )
+    proc, calls = _run(api, outputs, PLAYBOOK, "-e", json.dumps(extra), *args)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    record = json.loads((records / f"{run_id}.json").read_text())
+    (step,) = [s for s in record["steps"] if s["id"] == "copy_backups"]
+    return proc, calls, step
+
+
+def plans(moto, region) -> dict[str, str]:
+    listed = moto.client("backup", region).list_backup_plans()["BackupPlansList"]
+    return {p["BackupPlanName"]: p["BackupPlanId"] for p in listed}
+
+
+def task_changed(stdout: str, task: str) -> bool:
+    out = stdout.split(f"TASK [tradeops.platform.dr : {task}")[1].split("TASK [")[0]
+    return "changed: [localhost]" in out
+
+
+@pytest.fixture(scope="module")
+def home_plan(layers, backup_moto):
+    """The backup layer's plan as it stands before any re-protect."""
+    backup = backup_moto.client("backup", HOME)
+    got = backup.get_backup_plan(BackupPlanId=plans(backup_moto, HOME)[NAME])
+    return got["BackupPlanId"], got["VersionId"], got["BackupPlan"]["Rules"]
+
+
+def test_check_mode_shows_the_plan_and_changes_nothing(
+    home_plan, backup_moto, backup_api, backup_outputs, records
+):
+    proc, calls, _step = reprotect(backup_api, backup_outputs, records, HOME, "--check", "--diff")
+    assert not ApiLog.mutating(calls), calls
+    assert task_changed(proc.stdout, "Backup | the DR region's plan, kept there and copied to")
+    assert DR_PLAN not in plans(backup_moto, DR)
+
+
+@pytest.fixture(scope="module")
+def reprotected_home(home_plan, backup_api, backup_outputs, records):
+    return reprotect(backup_api, backup_outputs, records, HOME)
+
+
+def test_reprotect_home_with_the_dr_region_active_adds_the_dr_regions_plan(
+    reprotected_home, home_plan, layers, backup_moto
+):
+    _proc, calls, step = reprotected_home
+    assert ApiLog.mutating(calls) == {"CreateBackupPlan": 1, "CreateBackupSelection": 1}, calls
+    assert step["outcome"] == "done", step
+    assert f"plan {DR_PLAN} in {DR} keeps its recovery points in {DR_PLAN}" in step["detail"]
+    assert step["data"]["copy_vault_arn"] == HOME_VAULT_ARN
+    backup = backup_moto.client("backup", DR)
+    got = backup.get_backup_plan(BackupPlanId=plans(backup_moto, DR)[DR_PLAN])
+    # The backup layer's own ARN of the home vault (its outputs) is where the copies go.
+    assert layers["vaults"]["primary"]["arn"] == HOME_VAULT_ARN
+    defaults = yaml.safe_load((ROOT / "roles/aws_backup/defaults/main.yml").read_text())
+    assert {
+        r["RuleName"]: (
+            r["TargetBackupVaultName"],
+            r["ScheduleExpression"],
+            r["StartWindowMinutes"],
+            r["CompletionWindowMinutes"],
+            r["Lifecycle"],
+            r["CopyActions"],
+        )
+        for r in got["BackupPlan"]["Rules"]
+    } == {
+        r["name"]: (
+            DR_PLAN,
+            r["schedule"],
+            60,
+            480,
+            {"DeleteAfterDays": r["retention_days"]},
+            [
+                {
+                    "DestinationBackupVaultArn": HOME_VAULT_ARN,
+                    "Lifecycle": {"DeleteAfterDays": r["dr_retention_days"]},
+                }
+            ],
+        )
+        for r in defaults["aws_backup_rules"]
+    }
+    tags = backup.list_tags(ResourceArn=got["BackupPlanArn"])["Tags"]
+    assert tags["tradeops:dr"] == "reprotect" and tags["Environment"] == "lab", tags
+    # Its selection: the DR region's RDS and EBS resources with every tag, the backup role.
+    (listed,) = backup.list_backup_selections(BackupPlanId=got["BackupPlanId"])[
+        "BackupSelectionsList"
+    ]
+    selection = backup.get_backup_selection(
+        BackupPlanId=got["BackupPlanId"], SelectionId=listed["SelectionId"]
+    )["BackupSelection"]
+    assert selection["SelectionName"] == SELECTION
+    assert sorted(selection["Resources"]) == sorted(
+        [
+            f"arn:aws:rds:{DR}:{ACCOUNT}:db:*",
+            f"arn:aws:rds:{DR}:{ACCOUNT}:cluster:*",
+            f"arn:aws:ec2:{DR}:{ACCOUNT}:volume/*",
+        ]
+    )
+    assert sorted(
+        (c["ConditionKey"], c["ConditionValue"]) for c in selection["Conditions"]["StringEquals"]
+    ) == [("aws:ResourceTag/Backup", "true"), ("aws:ResourceTag/Environment", "lab")]
+    # The home plan is the backup layer's: untouched, and the only plan at home.
+    assert plans(backup_moto, HOME) == {NAME: home_plan[0]}
+    assert (
+        backup_moto.client("backup", HOME).get_backup_plan(BackupPlanId=home_plan[0])["VersionId"]
+        == home_plan[1]
+    )
+
+
+def test_reprotect_home_again_changes_nothing(
+    reprotected_home, backup_moto, backup_api, backup_outputs, records
+):
+    before = plans(backup_moto, DR)
+    proc, calls, step = reprotect(backup_api, backup_outputs, records, HOME)
+    assert not ApiLog.mutating(calls), calls
+    assert step["outcome"] == "skipped" and step["detail"].endswith("(already)"), step
+    assert not task_changed(proc.stdout, "Backup | the DR region's plan, kept there and copied to")
+    assert plans(backup_moto, DR) == before
+    # --check on it reports nothing either.
+    proc, calls, step = reprotect(backup_api, backup_outputs, records, HOME, "--check")
+    assert not ApiLog.mutating(calls), calls
+    assert step["outcome"] == "skipped", step
+
+
+@pytest.fixture(scope="module")
+def reprotected_dr(reprotected_home, backup_api, backup_outputs, records):
+    return reprotect(backup_api, backup_outputs, records, DR)
+
+
+def test_reprotect_the_dr_region_removes_that_plan_and_keeps_the_home_plan(
+    reprotected_dr, home_plan, backup_moto
+):
+    _proc, calls, step = reprotected_dr
+    # The selection first: AWS (and the test's moto) refuse to delete a plan that has one.
+    assert ApiLog.mutating(calls) == {"DeleteBackupSelection": 1, "DeleteBackupPlan": 1}, calls
+    assert step["outcome"] == "done", step
+    assert f"plan {DR_PLAN} in {DR} removed" in step["detail"], step
+    assert DR_PLAN not in plans(backup_moto, DR)
+    assert plans(backup_moto, HOME) == {NAME: home_plan[0]}
+    home = backup_moto.client("backup", HOME).get_backup_plan(BackupPlanId=home_plan[0])
+    assert (home["VersionId"], home["BackupPlan"]["Rules"]) == home_plan[1:]
+
+
+def test_reprotect_the_dr_region_again_changes_nothing(
+    reprotected_dr, backup_api, backup_outputs, records
+):
+    _proc, calls, step = reprotect(backup_api, backup_outputs, records, DR)
+    assert not ApiLog.mutating(calls), calls
+    assert step["outcome"] == "skipped" and "already absent" in step["detail"], step
