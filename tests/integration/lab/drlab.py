@@ -8,6 +8,7 @@ holds: the orders in a database host, the DR state in SSM, an engine's unit stat
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -217,18 +218,15 @@ class Load:
         return sorted({a["seq"] for a in self.acked() if a["seq"] <= upto} - present)
 
     def outage_after(self, after_seq: int) -> float:
-        """Seconds between the ack of `after_seq`'s last predecessor and the next ack: the
-        client-observed outage of a move that started after that order."""
-        acks = sorted(self.acked(), key=lambda a: a["seq"])
-        times = [(a["seq"], a["acked_at"]) for a in acks]
-        before = [t for s, t in times if s <= after_seq]
-        after = [t for s, t in times if s > after_seq]
-        if not before or not after:
-            return float("nan")
+        """The longest gap between two consecutive acknowledgements from the ack of
+        `after_seq` on: the client-observed outage of a move that started after it."""
         from datetime import datetime
 
         parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
-        return round((parse(after[0]) - parse(before[-1])).total_seconds(), 2)
+        times = sorted(parse(a["acked_at"]) for a in self.acked() if a["seq"] >= after_seq)
+        if len(times) < 2:
+            return float("nan")
+        return round(max((b - a).total_seconds() for a, b in itertools.pairwise(times)), 2)
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
