@@ -104,8 +104,10 @@ def ara_dir(root: Path | None = None) -> Path:
 
 def ara_environment(root: Path, labels: list[str], user: str) -> dict[str, str]:
     """What a run's environment needs for ARA's callback to record it."""
-    from ara.setup import callback_plugins
+    import ara.setup  # noqa: F401  (ARA is installed: its callback is importable)
 
+    # ARA's callback through tradeops' shim (ara_callback/ara_default.py: Nagle off).
+    callback_plugins = str(Path(__file__).resolve().parent / "ara_callback")
     env: dict[str, str] = {}
     existing = os.environ.get("ANSIBLE_CALLBACK_PLUGINS", "")
     env["ANSIBLE_CALLBACK_PLUGINS"] = ":".join(p for p in (existing, callback_plugins) if p)

@@ -269,3 +269,24 @@ print(audit.record({{"exit_code": 0, "hosts": {{"db-west-1": {{}}}}}}))
     assert data["record"]["command"] == "dr"
     assert "history:summary" in [label["name"] for label in data["ara"]["labels"]]
     assert data["ara"]["status"] == "completed"
+
+
+def test_aras_callback_comes_through_the_shim_that_turns_nagle_off(tmp_path):
+    """Each task result is a few loopback HTTP calls to ARA's offline server: with Nagle
+    on, each waits for a delayed ACK (0.18 s per task and host, measured)."""
+    env = history.ara_environment(ROOT, ["tradeops"], "tester")
+    directory = Path(env["ANSIBLE_CALLBACK_PLUGINS"].split(":")[-1])
+    assert directory == ROOT / "scripts" / "tradeops" / "ara_callback"
+    code = f"""
+import importlib.util, socketserver
+spec = importlib.util.spec_from_file_location("shim", {str(directory / "ara_default.py")!r})
+shim = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(shim)
+from ara.clients import offline
+from ara.plugins.callback.ara_default import CallbackModule
+assert shim.CallbackModule is CallbackModule
+assert offline.QuietWSGIRequestHandler.disable_nagle_algorithm is True
+assert socketserver.StreamRequestHandler.disable_nagle_algorithm is False
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

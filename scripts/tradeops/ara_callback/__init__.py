@@ -1,0 +1,1 @@
+"""ARA's callback as tradeops enables it (ara_default.py beside this file)."""
