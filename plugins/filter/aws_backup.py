@@ -8,14 +8,18 @@ point in the home vault and copies it to the DR vault; re-protecting home while 
 region is active (roles/dr, reprotect_backup.yml) builds the same rules in the DR region,
 kept in the DR vault and copied home, and re-protecting the DR region once home again
 removes that plan. Both turn the rules into amazon.aws.backup_plan's and
-amazon.aws.backup_selection's options with the filters here. The layer's spec itself
-(roles/aws_backup/vars/main.yml) stays Jinja: the tests render the layers' specs in-process
-(tests/unit/plugins/aws_specs.py), where no collection filter loads; its unit test holds
-aws_backup_plan equal to that spec. Documentation for each filter lives in
-plugins/filter/<filter>.yml.
+amazon.aws.backup_selection's options with the filters here. The alarms on AWS Backup's job
+metrics of a vault (aws_backup_alarms) follow the plan the same way: the backup layer's on the
+home vault, re-protect's on the DR vault in the DR region while the DR region's plan fills it.
+The layer's spec itself (roles/aws_backup/vars/main.yml) stays Jinja: the tests render the
+layers' specs in-process (tests/unit/plugins/aws_specs.py); its unit test holds
+aws_backup_plan and aws_backup_alarms equal to that spec. Documentation for each filter lives
+in plugins/filter/<filter>.yml.
 """
 
 from __future__ import annotations
+
+import re
 
 from ansible.errors import AnsibleFilterError
 
@@ -25,6 +29,12 @@ from ansible.errors import AnsibleFilterError
 DR_SUFFIX = "-dr"
 SELECTION_SUFFIX = "-tagged"
 _RULE_KEYS = ("name", "schedule", "retention_days", "dr_retention_days")
+# The alarms on a vault's job metrics: AWS Backup publishes them per vault, hourly periods;
+# CloudWatch evaluates at most 7 days of them (168), and the backup-age alarm needs two.
+ALARM_PERIOD = 3600
+MAX_AGE_HOURS = (2, 168)
+_SNS_TOPIC = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):[0-9]{12}:[A-Za-z0-9_-]+$")
+_ALARM_RUNBOOK = "docs/runbooks/restore.md#when-an-aws-backup-job-fails"
 
 
 def _vault_arn(region, account_id, vault):
@@ -123,6 +133,98 @@ def aws_backup_plan(
     }
 
 
+def _alarms(vault, max_age_hours, actions):
+    return [
+        {
+            "key": "failed",
+            "name": f"{vault}-backup-failed",
+            "namespace": "AWS/Backup",
+            "metric": "NumberOfBackupJobsFailed",
+            "dimensions": {"BackupVaultName": vault},
+            "statistic": "Sum",
+            "comparison": "GreaterThanOrEqualToThreshold",
+            "threshold": 1,
+            "period": ALARM_PERIOD,
+            "evaluation_periods": 1,
+            "datapoints_to_alarm": 1,
+            "treat_missing_data": "notBreaching",
+            "actions": list(actions),
+            "description": (
+                f"BackupFailed: an AWS Backup job into {vault} failed in the last hour"
+                f" ({_ALARM_RUNBOOK})"
+            ),
+        },
+        {
+            "key": "age",
+            "name": f"{vault}-backup-age",
+            "namespace": "AWS/Backup",
+            "metric": "NumberOfBackupJobsCompleted",
+            "dimensions": {"BackupVaultName": vault},
+            "statistic": "Sum",
+            "comparison": "LessThanThreshold",
+            "threshold": 1,
+            "period": ALARM_PERIOD,
+            # Every one of the last N hours without a completed job (no data counts as none).
+            "evaluation_periods": max_age_hours,
+            "datapoints_to_alarm": max_age_hours,
+            "treat_missing_data": "breaching",
+            "actions": list(actions),
+            "description": (
+                f"BackupTooOld: no AWS Backup job into {vault} completed in {max_age_hours} h"
+                f" ({_ALARM_RUNBOOK})"
+            ),
+        },
+    ]
+
+
+def aws_backup_alarms(vault, region, max_age_hours, actions=None):
+    """The CloudWatch alarms on AWS Backup's job metrics of one vault, in its region.
+
+    <vault>-backup-failed: a backup job into the vault failed within the hour;
+    <vault>-backup-age: no backup job into it completed in each of the last max_age_hours
+    hours (2 to 168). Both notify actions (SNS topic ARNs of the vault's region: CloudWatch
+    refuses an alarm action in another region) on ALARM and on OK. The backup layer's alarms
+    are those of the home vault <name> (roles/aws_backup/vars/main.yml, held equal by its
+    unit test), re-protect's those of the DR vault <name>-dr in the DR region.
+
+    Returns a list of {key, name, namespace, metric, dimensions, statistic, comparison,
+    threshold, period, evaluation_periods, datapoints_to_alarm, treat_missing_data, actions,
+    description}: the backup layer's spec format (module_utils/aws_backup.py compares them
+    with AWS's answer)."""
+    if not vault:
+        raise AnsibleFilterError("aws_backup_alarms: the vault name is empty")
+    try:
+        hours = int(max_age_hours)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError(
+            f"aws_backup_alarms: max_age_hours must be a number of hours, got {max_age_hours!r}"
+        ) from None
+    low, high = MAX_AGE_HOURS
+    if not low <= hours <= high:
+        raise AnsibleFilterError(
+            f"aws_backup_alarms: max_age_hours must be {low} to {high} (CloudWatch evaluates"
+            f" hourly periods over at most 7 days), got {hours}"
+        )
+    if isinstance(actions, str) or not isinstance(actions, (list, tuple, type(None))):
+        raise AnsibleFilterError(
+            f"aws_backup_alarms: actions must be a list of SNS topic ARNs, got {actions!r}"
+        )
+    actions = [str(a) for a in actions or []]
+    for arn in actions:
+        match = _SNS_TOPIC.match(arn)
+        if not match:
+            raise AnsibleFilterError(
+                f"aws_backup_alarms: the alarms of {vault} notify SNS topics only, got {arn!r}"
+            )
+        if match.group(1) != region:
+            raise AnsibleFilterError(
+                f"aws_backup_alarms: the alarms of {vault} live in {region}, and CloudWatch"
+                f" accepts only an SNS topic of the alarm's own region: {arn} is in"
+                f" {match.group(1)}"
+            )
+    return _alarms(vault, hours, actions)
+
+
 def aws_backup_plan_rules(rules):
     """A plan's rules (aws_backup_plan's `rules`) as amazon.aws.backup_plan's `rules` option.
 
@@ -175,18 +277,25 @@ def aws_backup_reprotect(
     start_window,
     completion_window,
     resources=None,
+    *,
+    max_age_hours,
+    alarm_actions=None,
 ):
     """What re-protecting protect_region wants of AWS Backup.
 
     The backup layer's plan backs up the home region and copies to the DR region; nothing
     backs up the DR region while it runs the platform. Re-protecting home (the DR region
-    active) wants the DR region's plan (aws_backup_plan with the DR region active): state
-    present. Re-protecting the DR region (home again) wants it gone: state absent. The home
-    plan is the backup layer's and is never touched.
+    active) wants the DR region's plan (aws_backup_plan with the DR region active) and the
+    alarms on the DR vault's jobs (aws_backup_alarms of the DR vault, in the DR region):
+    state present. Re-protecting the DR region (home again) wants them gone: state absent.
+    The home plan and the home vault's alarms are the backup layer's and are never touched.
 
-    Returns {state, region (the DR region, where that plan lives), plan, resources}:
-    resources are the selection's ARN patterns (the backup layer's, of the home region)
-    moved to the DR region."""
+    Returns {state, region (the DR region, where that plan and those alarms live), plan,
+    resources, alarms}: resources are the selection's ARN patterns (the backup layer's, of
+    the home region) moved to the DR region. With state absent only the alarms' names
+    matter: max_age_hours and alarm_actions are not checked then, and the alarms carry no
+    actions (a default taken from the home region's actions must not keep a re-protect back
+    home from removing them)."""
     if protect_region not in (home_region, dr_region) or home_region == dr_region:
         raise AnsibleFilterError(
             f"aws_backup_reprotect: re-protect protects the home region {home_region} or the "
@@ -202,18 +311,39 @@ def aws_backup_reprotect(
         completion_window,
         active_region=dr_region,
     )
+    state = "present" if protect_region == home_region else "absent"
+    if state == "present":
+        try:
+            alarms = aws_backup_alarms(plan["vault"], dr_region, max_age_hours, alarm_actions)
+        except AnsibleFilterError as err:
+            raise AnsibleFilterError(
+                f"aws_backup_reprotect: {err.message} (roles/dr: dr_backup_max_age_hours,"
+                " dr_backup_alarm_actions, by default the backup layer's aws_backup_max_age_hours"
+                " and aws_backup_alarm_actions)"
+            ) from None
+    else:
+        alarms = _alarms(plan["vault"], _hours_or_default(max_age_hours), [])
     return {
-        "state": "present" if protect_region == home_region else "absent",
+        "state": state,
         "region": dr_region,
         "plan": plan,
         "resources": [_in_region(arn, dr_region) for arn in resources or []],
+        "alarms": alarms,
     }
+
+
+def _hours_or_default(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return MAX_AGE_HOURS[0]
 
 
 class FilterModule:
     def filters(self):
         return {
             "aws_backup_plan": aws_backup_plan,
+            "aws_backup_alarms": aws_backup_alarms,
             "aws_backup_plan_rules": aws_backup_plan_rules,
             "aws_backup_selection_conditions": aws_backup_selection_conditions,
             "aws_backup_reprotect": aws_backup_reprotect,

@@ -1,7 +1,7 @@
-"""Filters of AWS Backup (plugins/filter/aws_backup.py): the home region's plan the backup
-layer builds, the DR region's plan re-protect builds while that region is active, and what
-keeps them one definition: the layer's spec as its role renders it and the dr role's copies
-of the backup layer's defaults."""
+"""Filters of AWS Backup (plugins/filter/aws_backup.py): the home region's plan and alarms the
+backup layer builds, the DR region's plan and alarms re-protect builds while that region is
+active, and what keeps them one definition: the layer's spec as its role renders it and the
+dr role's copies of the backup layer's defaults."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tradeops.platform.plugins.filter.aws_backup import (
     FilterModule,
+    aws_backup_alarms,
     aws_backup_plan,
     aws_backup_plan_rules,
     aws_backup_reprotect,
@@ -166,7 +167,7 @@ RESOURCES = [
 ]
 
 
-def reprotect(protect, resources=None):
+def reprotect(protect, resources=None, max_age_hours=26, alarm_actions=None):
     return aws_backup_reprotect(
         RULES,
         name="p-lab",
@@ -177,6 +178,8 @@ def reprotect(protect, resources=None):
         start_window=60,
         completion_window=480,
         resources=RESOURCES if resources is None else resources,
+        max_age_hours=max_age_hours,
+        alarm_actions=alarm_actions,
     )
 
 
@@ -195,6 +198,99 @@ def test_reprotecting_the_dr_region_wants_that_plan_gone_and_never_names_the_hom
     got = reprotect(DR)
     assert (got["state"], got["region"], got["plan"]["name"]) == ("absent", DR, "p-lab-dr")
     assert got["plan"]["name"] != plan()["name"]
+    # Its alarms go with it, the home vault's never: only the DR vault's names.
+    assert [a["name"] for a in got["alarms"]] == ["p-lab-dr-backup-failed", "p-lab-dr-backup-age"]
+    home_names = {a["name"] for a in aws_backup_alarms("p-lab", HOME, 26)}
+    assert not home_names & {a["name"] for a in got["alarms"]}
+
+
+SNS_DR = f"arn:aws:sns:{DR}:{ACCOUNT}:alerts"
+SNS_HOME = f"arn:aws:sns:{HOME}:{ACCOUNT}:alerts"
+
+
+def test_the_alarms_watch_one_vaults_failed_and_completed_jobs():
+    failed, age = aws_backup_alarms("p-lab-dr", DR, "30", [SNS_DR])
+    runbook = "(docs/runbooks/restore.md#when-an-aws-backup-job-fails)"
+    failed_text = f"BackupFailed: an AWS Backup job into p-lab-dr failed in the last hour {runbook}"
+    assert failed == {
+        "key": "failed",
+        "name": "p-lab-dr-backup-failed",
+        "namespace": "AWS/Backup",
+        "metric": "NumberOfBackupJobsFailed",
+        "dimensions": {"BackupVaultName": "p-lab-dr"},
+        "statistic": "Sum",
+        "comparison": "GreaterThanOrEqualToThreshold",
+        "threshold": 1,
+        "period": 3600,
+        "evaluation_periods": 1,
+        "datapoints_to_alarm": 1,
+        "treat_missing_data": "notBreaching",
+        "actions": [SNS_DR],
+        "description": failed_text,
+    }
+    assert age == {
+        "key": "age",
+        "name": "p-lab-dr-backup-age",
+        "namespace": "AWS/Backup",
+        "metric": "NumberOfBackupJobsCompleted",
+        "dimensions": {"BackupVaultName": "p-lab-dr"},
+        "statistic": "Sum",
+        "comparison": "LessThanThreshold",
+        "threshold": 1,
+        "period": 3600,
+        "evaluation_periods": 30,
+        "datapoints_to_alarm": 30,
+        "treat_missing_data": "breaching",
+        "actions": [SNS_DR],
+        "description": f"BackupTooOld: no AWS Backup job into p-lab-dr completed in 30 h {runbook}",
+    }
+    assert [a["actions"] for a in aws_backup_alarms("p-lab", HOME, 26)] == [[], []]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("", DR, 26), "the vault name is empty"),
+        (("v", DR, "a day"), "max_age_hours must be a number of hours"),
+        (("v", DR, 1), "max_age_hours must be 2 to 168 .*got 1"),
+        (("v", DR, 169), "max_age_hours must be 2 to 168 .*got 169"),
+        (("v", DR, 26, SNS_DR), "a list of SNS topic ARNs"),
+        (("v", DR, 26, [f"arn:aws:lambda:{DR}:{ACCOUNT}:function:x"]), "notify SNS topics only"),
+        (("v", DR, 26, [SNS_HOME]), f"live in {DR}.*{SNS_HOME} is in {HOME}"),
+    ],
+    ids=["no-vault", "not-hours", "too-few-hours", "too-many-hours", "actions-not-a-list",
+         "not-sns", "topic-of-another-region"],
+)  # fmt: skip
+def test_alarms_that_cannot_be_built_say_why(args, needle):
+    with pytest.raises(AnsibleFilterError, match=needle):
+        aws_backup_alarms(*args)
+
+
+def test_reprotecting_home_wants_the_dr_vaults_alarms_in_the_dr_region():
+    got = reprotect(HOME, max_age_hours=30, alarm_actions=[SNS_DR])
+    assert got["alarms"] == aws_backup_alarms("p-lab-dr", DR, 30, [SNS_DR])
+    # The DR vault (the DR region's plan's own), with the same rules as the home vault's.
+    assert {a["dimensions"]["BackupVaultName"] for a in got["alarms"]} == {got["plan"]["vault"]}
+    home = aws_backup_alarms("p-lab", HOME, 30, [])
+    strip = ("name", "dimensions", "description", "actions")
+    assert [{k: v for k, v in a.items() if k not in strip} for a in got["alarms"]] == [
+        {k: v for k, v in a.items() if k not in strip} for a in home
+    ]
+    # Re-protecting home checks them: a home region's topic cannot notify from the DR region.
+    with pytest.raises(AnsibleFilterError, match=f"live in {DR}.*dr_backup_alarm_actions"):
+        reprotect(HOME, alarm_actions=[SNS_HOME])
+    with pytest.raises(AnsibleFilterError, match="2 to 168"):
+        reprotect(HOME, max_age_hours=200)
+
+
+def test_back_home_the_alarms_are_named_whatever_the_actions_and_age():
+    """Removing them needs only their names: the dr role's default actions are the home
+    region's (aws_backup_alarm_actions), which must not keep them from going."""
+    got = reprotect(DR, max_age_hours="x", alarm_actions=[SNS_HOME])
+    assert [(a["name"], a["actions"]) for a in got["alarms"]] == [
+        ("p-lab-dr-backup-failed", []),
+        ("p-lab-dr-backup-age", []),
+    ]
 
 
 def test_reprotect_refuses_a_third_region_and_what_is_no_arn():
@@ -208,6 +304,7 @@ def test_reprotect_refuses_a_third_region_and_what_is_no_arn():
 def test_the_filters_are_registered():
     assert set(FilterModule().filters()) == {
         "aws_backup_plan",
+        "aws_backup_alarms",
         "aws_backup_plan_rules",
         "aws_backup_selection_conditions",
         "aws_backup_reprotect",
@@ -226,6 +323,8 @@ MIRRORED = {
     "dr_backup_selection_enabled": "aws_backup_selection_enabled",
     "dr_backup_resources": "aws_backup_resources",
     "dr_backup_selection_tags": "aws_backup_selection_tags",
+    "dr_backup_max_age_hours": "aws_backup_max_age_hours",
+    "dr_backup_alarm_actions": "aws_backup_alarm_actions",
 }
 CONTEXT = {
     "tradeops_project": "tradeops",
@@ -290,3 +389,33 @@ def test_the_filter_plans_exactly_the_backup_layers_spec(inventory):
     )
     assert (reverse["region"], reverse["vault"]) == (dr, spec["vaults"][1]["name"])
     assert reverse["copy_vault_arn"].endswith(f":{home}:{account}:backup-vault:{got['vault']}")
+
+
+@pytest.mark.parametrize("inventory", ["production", "lab"])
+def test_the_filter_describes_exactly_the_backup_layers_alarms(inventory):
+    """roles/aws_backup/vars/main.yml builds its alarms in Jinja (__aws_backup_alarms); re-protect
+    takes the DR vault's from aws_backup_alarms: the home vault's from the filter must be the
+    layer's, so the DR vault's are the same alarms on the other vault."""
+    spec = render_spec("backup", inventory)
+    layer = yaml.safe_load((ROOT / "roles/aws_backup/defaults/main.yml").read_text())
+    for path in sorted((ROOT / "inventories" / inventory / "group_vars" / "all").glob("*.yml")):
+        layer.update(
+            {
+                k: v
+                for k, v in (yaml.safe_load(path.read_text()) or {}).items()
+                if k in ("aws_backup_max_age_hours", "aws_backup_alarm_actions")
+            }
+        )
+    home_vault = spec["vaults"][0]["name"]
+    got = aws_backup_alarms(
+        home_vault,
+        spec["plan"]["region"],
+        layer["aws_backup_max_age_hours"],
+        layer["aws_backup_alarm_actions"],
+    )
+    assert got == spec["alarms"]
+    # Named after their vault: the layer's <name>-backup-*, re-protect's <name>-dr-backup-*
+    # on the layer's DR vault (the DR region's plan's own).
+    assert [a["name"] for a in got] == [f"{home_vault}-backup-failed", f"{home_vault}-backup-age"]
+    dr_vault = spec["vaults"][1]["name"]
+    assert dr_vault == f"{home_vault}-dr"
