@@ -273,6 +273,12 @@ def test_reprotect_builds_a_new_standby_and_keeps_the_old_data(drlab, load):
     assert {c["DestinationBackupVaultArn"] for r in rules for c in r["CopyActions"]} == {
         f"arn:aws:backup:{EAST}:123456789012:backup-vault:tradeops-lab"
     }
+    # ... and its jobs are alarmed there, as the home vault's are at home.
+    alarms = drlab.aws("cloudwatch", WEST).describe_alarms(AlarmNamePrefix="tradeops-lab-dr-")
+    assert {(a["AlarmName"], a["Dimensions"][0]["Value"]) for a in alarms["MetricAlarms"]} == {
+        ("tradeops-lab-dr-backup-failed", "tradeops-lab-dr"),
+        ("tradeops-lab-dr-backup-age", "tradeops-lab-dr"),
+    }
 
 
 def test_failback_killed_after_promotion_resumes_without_promoting_again(drlab, load):
@@ -340,6 +346,8 @@ def test_reprotect_the_dr_region(drlab, load):
         for region in (EAST, WEST)
     }
     assert "tradeops-lab-dr" not in plan_names[WEST] and "tradeops-lab" in plan_names[EAST]
+    left = drlab.aws("cloudwatch", WEST).describe_alarms(AlarmNamePrefix="tradeops-lab-dr-")
+    assert left["MetricAlarms"] == []
 
 
 def test_failover_with_the_home_region_cut(drlab, load):
