@@ -23,9 +23,10 @@ from typing import Any
 
 import yaml
 
+from . import environment as environments
 from . import exitcodes, paths
 from .lab import Lab
-from .runner import Refused, RunRequest, environment_name, run_playbook
+from .runner import Refused, RunRequest, run_playbook
 
 # verb -> (does it move the platform?, what it does)
 VERBS: dict[str, tuple[bool, str]] = {
@@ -55,10 +56,11 @@ examples:
                                                        # continue a run that was killed
 
   status and preflight only read and need no --confirm. The other verbs need
-  --confirm ENV:REGION: ENV is the inventory's environment (its directory name) and REGION
-  the region the platform moves to (it must equal --target-region when that is given;
-  otherwise the runbook checks it against the target it works out). --check runs the
-  runbook in check mode and still needs --confirm.
+  --confirm ENV:REGION: ENV is the inventory's environment (its tradeops_environment, else
+  its directory name) and REGION the region the platform moves to (it must equal
+  --target-region when that is given; otherwise the runbook checks it against the target
+  it works out). --check runs the runbook in check mode and still needs --confirm. A
+  drill is refused on a protected environment (tradeops_protected).
 
   After the run: the steps with their outcome and seconds, the measured RTO (target:
   seeds/003, region failure < 1 h) and the RPO estimate, from the run record
@@ -467,8 +469,14 @@ def cmd_dr(args: argparse.Namespace, stream=None) -> int:
     inventory = (root / args.inventory).resolve()
     if not inventory.exists():
         raise Refused(f"inventory {args.inventory} does not exist")
-    environment = environment_name(inventory)
+    env = environments.of(inventory)  # the name and protection the runbooks read too
+    environment = env.name
     check_guard_rails(args, environment)
+    if args.verb == "drill" and env.protected:
+        raise Refused(
+            f"a drill moves {environment} twice: it runs on unprotected environments only "
+            f"({env.protection_reason}); a real move is `tradeops dr switchover`"
+        )
     if args.inventory.rstrip("/").endswith("inventories/lab") and not Lab().is_up():
         raise Refused("the lab is not up: run `tradeops lab up` first")
 

@@ -17,10 +17,10 @@ tradeops adds to each recorded playbook:
   it to tell drift from a change of the code or inventory).
 
 The same record is kept as `.cache/runs/<run id>/tradeops-audit.json`, and runs against
-an environment that ships its records (the protected ones: TRADEOPS_PROTECTED_ENVS, or
-TRADEOPS_SHIP_RUN_RECORDS) are copied to the environment's compliance bucket
-`<project>-<env>-<account>-compliance` (Object Lock, from the s3 layer), key
-`tradeops/runs/<env>/<run id>.json`.
+an environment that ships its records (the protected ones: the inventory's
+tradeops_protected, environment.py; or those TRADEOPS_SHIP_RUN_RECORDS lists) are copied
+to the environment's compliance bucket `<project>-<env>-<account>-compliance` (Object
+Lock, from the s3 layer), key `tradeops/runs/<env>/<run id>.json`.
 
 `TRADEOPS_HISTORY=off` turns the recording off (e.g. on a machine without ARA).
 
@@ -338,15 +338,15 @@ def caller_identity(root: Path, inventory: Path) -> dict[str, Any]:
     }
 
 
-def ships(environment: str) -> bool:
-    """Whether runs against this environment go to its compliance bucket."""
-    from .runner import DEFAULT_PROTECTED
-
+def ships(environment: str, protected: bool) -> bool:
+    """Whether runs against this environment go to its compliance bucket: a protected one's
+    do (`protected`: the inventory's tradeops_protected, environment.py). When set,
+    TRADEOPS_SHIP_RUN_RECORDS (names, comma-separated) lists the environments that ship
+    instead."""
     given = os.environ.get("TRADEOPS_SHIP_RUN_RECORDS")
-    names = (
-        given if given is not None else os.environ.get("TRADEOPS_PROTECTED_ENVS", DEFAULT_PROTECTED)
-    )
-    return environment in {n.strip() for n in names.split(",") if n.strip()}
+    if given is not None:
+        return environment in {n.strip() for n in given.split(",") if n.strip()}
+    return protected
 
 
 def compliance_bucket(inventory: Path, environment: str, account: str | None) -> str | None:
@@ -513,14 +513,17 @@ class RunAudit:
         playbook: Path,
         inventory: Path,
     ):
-        from .runner import environment_name, shown_path
+        from .environment import of as environment_of
+        from .runner import shown_path
 
         self.root = root
         self.request = request
         self.run_id = run_id
         self.playbook = playbook
         self.inventory = inventory
-        self.environment_name = environment_name(inventory)
+        environment = environment_of(inventory)  # its name and protection: the inventory's
+        self.environment_name = environment.name
+        self.protected = environment.protected
         self.command = command_of(request, playbook, root)
         self.started = utc_now()
         self.operator = operator()
@@ -616,7 +619,7 @@ class RunAudit:
                 notes.append("run history: ARA recorded no playbook (the run stopped before it)")
         except Exception as exc:
             notes.append(f"run history: ARA failed ({type(exc).__name__}: {exc}); kept locally")
-        if ships(self.environment_name):
+        if ships(self.environment_name, self.protected):
             shipped = ship(record, self.root, self.inventory)
             record["shipped"] = shipped
             if shipped.get("error"):

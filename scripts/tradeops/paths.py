@@ -22,3 +22,18 @@ def state_dir(root: Path | None = None) -> Path:
 
 def runs_dir(root: Path | None = None) -> Path:
     return (root or project_root()) / ".cache" / "runs"
+
+
+def private_dir(path: Path, exclusive: bool = False) -> Path:
+    """`path` as a directory only its owner may enter (0700, whatever the umask), its
+    parents created as usual. `exclusive`: FileExistsError when it exists already (a new
+    run's directory); otherwise an existing one of ours is made 0700 too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        if exclusive or not path.is_dir():
+            raise
+    if path.stat().st_uid == os.getuid():
+        os.chmod(path, 0o700)
+    return path

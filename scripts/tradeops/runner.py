@@ -2,11 +2,20 @@
 
 Before anything runs: the inventory's YAML files parse (an error names the file and the
 line), tags and a --limit match something in the playbook, a protected environment is
-confirmed. During the run: live progress; SIGINT/SIGTERM stop the whole run (the runner's
+confirmed (environment.py: the inventory's tradeops_environment and tradeops_protected).
+During the run: live progress; SIGINT/SIGTERM stop the whole run (the runner's
 cancel callback, then every process the run started, wherever it was reparented: each
 carries TRADEOPS_RUN=<run id> in its environment) and remove its temporary files (the
 run's own TMPDIR). After: the summary and the report (`status` ok, failed, unreachable,
 interrupted, ...), and an exit code from exitcodes.
+
+Each run has a directory of its own, `.cache/runs/<run id>` (ansible-runner's private data
+dir: its artifacts, the report, the audit record), created 0700 in a 0700 `.cache/runs`.
+ansible-runner writes the run's whole environment into `artifacts/<ident>/command` (even
+with suppress_env_files); the runner keeps only the variables' names there, so no
+credential of the operator's environment stays on disk. A run ends by writing the
+`finished` marker and removing the oldest finished run directories beyond the newest
+TRADEOPS_KEEP_RUNS (50).
 """
 
 from __future__ import annotations
@@ -29,11 +38,16 @@ from typing import Any
 
 import yaml
 
-from . import exitcodes, history, paths
+from . import environment, exitcodes, history, paths
 from .progress import ProgressDisplay, RunTracker, output_width, render_summary
 
-# Environments whose non-check runs need `--confirm <name>` (TRADEOPS_PROTECTED_ENVS).
-DEFAULT_PROTECTED = "production,prod"
+# Run directories kept under .cache/runs (TRADEOPS_KEEP_RUNS); the current run's and those
+# of runs still going are never removed.
+DEFAULT_KEEP_RUNS = 50
+# Written into a run's directory when the run is over, however it ended.
+FINISHED_MARKER = "finished"
+# <YYYYmmddTHHMMSS>-<pid of tradeops>[-<n>]: what the runner names a run (and prunes).
+RUN_DIR_NAME = re.compile(r"^(?P<stamp>\d{8}T\d{6})-(?P<pid>\d+)(?:-(?P<n>\d+))?$")
 # Every process of a run has TRADEOPS_RUN=<run id> in its environment (ansible-playbook,
 # its workers in their own sessions, async jobs that daemonized): how an interrupt finds
 # them all.
@@ -106,7 +120,8 @@ def shown_path(root: Path, path: Path) -> str:
 
 
 def environment_name(inventory: Path) -> str:
-    return inventory.name if inventory.is_dir() else inventory.parent.name
+    """The inventory's tradeops_environment, else its directory's name (environment.py)."""
+    return environment.name_of(inventory)
 
 
 def is_lab_inventory(root: Path, inventory: Path) -> bool:
@@ -115,13 +130,14 @@ def is_lab_inventory(root: Path, inventory: Path) -> bool:
 
 
 def check_guard_rails(request: RunRequest, inventory: Path) -> None:
-    env = environment_name(inventory)
-    protected = os.environ.get("TRADEOPS_PROTECTED_ENVS", DEFAULT_PROTECTED).split(",")
-    is_protected = env in {p.strip() for p in protected if p.strip()}
-    if is_protected and not request.check and request.confirm != env:
+    """A protected environment (the inventory's tradeops_protected) changes only with
+    --confirm <its name>; check mode changes nothing and needs none."""
+    env = environment.of(inventory)
+    if env.protected and not request.check and request.confirm != env.name:
+        given = f" (--confirm {request.confirm} names another)" if request.confirm else ""
         raise Refused(
-            f"{env} is a protected environment: re-run with --confirm {env} "
-            f"(or --check to see what would change)"
+            f"{env.name} is a protected environment ({env.protection_reason}): re-run with "
+            f"--confirm {env.name} (or --check to see what would change){given}"
         )
 
 
@@ -383,6 +399,7 @@ def list_playbook(
         runner_mode="subprocess",
         quiet=True,
         private_data_dir=str(private / "listing"),
+        status_handler=scrub_on_start,
         suppress_env_files=True,
     )
     return rc, (out or "") + "\n" + (err or "")
@@ -511,6 +528,124 @@ class Interrupts:
         return signal.Signals(self.signum).name if self.signum else ""
 
 
+# ---------------------------------------------------------------------------- run directories
+
+
+def new_run_dir(root: Path, stamp: str | None = None, pid: int | None = None) -> tuple[str, Path]:
+    """(run id, its directory): `.cache/runs/<YYYYmmddTHHMMSS>-<pid>`, created 0700 (only
+    the operator reads a run's artifacts), `-2`, `-3` ... when a run of this process in the
+    same second has that name already."""
+    directory = paths.private_dir(paths.runs_dir(root))
+    stamp = stamp or time.strftime("%Y%m%dT%H%M%S")
+    base = f"{stamp}-{os.getpid() if pid is None else pid}"
+    for n in range(1, 1000):
+        run_id = base if n == 1 else f"{base}-{n}"
+        try:
+            return run_id, paths.private_dir(directory / run_id, exclusive=True)
+        except FileExistsError:
+            continue
+    raise Refused(f"{directory} has 999 runs named {base}-<n>: remove some")
+
+
+def scrub_command_file(path: Path) -> bool:
+    """ansible-runner's artifacts/<ident>/command holds the command line, its directory and
+    the run's whole environment (AWS keys, tokens): keep the variables' names only.
+    Returns whether the file was rewritten."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    env = data.get("env") if isinstance(data, dict) else None
+    if not isinstance(env, dict):
+        return False
+    data["env"] = sorted(env)
+    data["env_values"] = "not kept: the environment may hold credentials (tradeops)"
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    return True
+
+
+def scrub_on_start(status: dict[str, Any], runner_config: Any = None) -> None:
+    """ansible-runner's status handler: it writes the command file, then says "running"
+    (before the process starts); the file loses its values there and then."""
+    if status.get("status") == "running" and runner_config is not None:
+        with contextlib.suppress(Exception):  # never stop a run over its artifacts
+            scrub_command_file(Path(runner_config.artifact_dir) / "command")
+
+
+def scrub_run_dir(private: Path) -> int:
+    """Every command file of the run (the playbook's and the listing's); how many were
+    rewritten (those scrub_on_start did not reach: a run that failed to start)."""
+    return sum(scrub_command_file(p) for p in private.rglob("artifacts/*/command"))
+
+
+def keep_runs() -> int:
+    """TRADEOPS_KEEP_RUNS, the number of run directories kept (50; the current run's is
+    kept whatever the number)."""
+    given = os.environ.get("TRADEOPS_KEEP_RUNS", "").strip()
+    try:
+        return max(int(given), 0) if given else DEFAULT_KEEP_RUNS
+    except ValueError:
+        return DEFAULT_KEEP_RUNS
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def run_going(path: Path, pid: int) -> bool:
+    """A run is over when its directory has the finished marker, or when the tradeops
+    process that named it is gone (killed: it never wrote the marker)."""
+    return not (path / FINISHED_MARKER).exists() and pid_alive(pid)
+
+
+def prune_runs(directory: Path, keep: int, current: Path | None = None) -> list[Path]:
+    """Remove the run directories beyond the `keep` newest (by the time in their name),
+    except `current` and those of runs still going; other files and directories are not
+    the runner's and stay. Returns what was removed."""
+    try:
+        children = list(directory.iterdir())
+    except OSError:
+        return []
+    runs = []
+    for path in children:
+        match = RUN_DIR_NAME.match(path.name)
+        if not match or path.is_symlink() or not path.is_dir():
+            continue
+        order = (match["stamp"], int(match["n"] or 1), path.name)
+        runs.append((order, path, int(match["pid"])))
+    runs.sort(key=lambda run: run[0], reverse=True)
+    removed = []
+    for _order, path, pid in runs[keep:]:
+        if path == current or run_going(path, pid):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            removed.append(path)
+    return removed
+
+
+def end_run(root: Path, private: Path) -> None:
+    """However the run ended: no environment values in its artifacts, the finished marker,
+    then the oldest run directories pruned. Never fails the run."""
+    with contextlib.suppress(OSError):
+        scrub_run_dir(private)
+    with contextlib.suppress(OSError):
+        ended = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        (private / FINISHED_MARKER).write_text(ended + "\n")
+    with contextlib.suppress(OSError):
+        prune_runs(paths.runs_dir(root), keep_runs(), current=private)
+
+
 # ---------------------------------------------------------------------------- the run
 
 
@@ -578,23 +713,41 @@ def run_playbook(
     "exit_code" (which is then returned), and returns text that is printed after the
     summary (`tradeops dr`).
     """
-    import ansible_runner
-
     root = paths.project_root()
     stream = stream or sys.stderr
     playbook = resolve_playbook(root, request.playbook)
     inventory = resolve_inventory(root, request.inventory)
     sources = request.inventory_sources or [str(inventory)]
-    check_guard_rails(request, inventory)
+    # The files parse first: the guard reads the protection from them.
     check_inventory_files([Path(s) for s in sources])
+    check_guard_rails(request, inventory)
 
-    run_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
-    private = paths.runs_dir(root) / run_id
+    run_id, private = new_run_dir(root)
+    try:
+        return _run(request, stream, finish, root, playbook, inventory, sources, run_id, private)
+    finally:
+        end_run(root, private)
+
+
+def _run(
+    request: RunRequest,
+    stream,
+    finish: Callable[[dict[str, Any]], str] | None,
+    root: Path,
+    playbook: Path,
+    inventory: Path,
+    sources: list[str],
+    run_id: str,
+    private: Path,
+) -> int:
+    import ansible_runner
+
     tmp = private / "tmp"
     (private / "env").mkdir(parents=True, exist_ok=True)
     tmp.mkdir(parents=True, exist_ok=True)
     # Runner settings in the file it reads; the environment itself is never written to
-    # disk (suppress_env_files): it may hold credentials.
+    # disk (suppress_env_files; its values leave the command artifact, scrub_on_start): it
+    # may hold credentials.
     (private / "env" / "settings").write_text(f"pexpect_timeout: {CANCEL_POLL_SECONDS}\n")
     env = run_environment(root, run_id, tmp, inventory)
     audit = history.RunAudit(root, request, run_id, playbook, inventory)  # the run history
@@ -630,8 +783,11 @@ def run_playbook(
                     fact_cache_type=FACT_CACHE_FROM_ENV,
                     event_handler=audit.observe(display.handle),
                     cancel_callback=cancel,
+                    status_handler=scrub_on_start,
                     suppress_env_files=True,
                     quiet=True,
+                    # Rotates inside this run's own directory only (one artifacts dir per
+                    # run): prune_runs keeps .cache/runs to TRADEOPS_KEEP_RUNS.
                     rotate_artifacts=20,
                 )
         except (Refused, UsageError):

@@ -44,25 +44,40 @@ def test_playbook_names_resolve_like_the_docs_say():
         resolve_playbook(ROOT, "nope")
 
 
-def test_protected_environment_needs_confirmation(tmp_path, monkeypatch):
-    monkeypatch.delenv("TRADEOPS_PROTECTED_ENVS", raising=False)
-    production = tmp_path / "production"
-    production.mkdir()
+def inventory_with(path: Path, text: str) -> Path:
+    (path / "group_vars" / "all").mkdir(parents=True)
+    (path / "group_vars" / "all" / "platform.yml").write_text(text)
+    return path
+
+
+def test_protected_environment_needs_confirmation(tmp_path):
+    production = inventory_with(
+        tmp_path / "production", "tradeops_environment: production\ntradeops_protected: true\n"
+    )
     with pytest.raises(Refused, match="--confirm production"):
         check_guard_rails(RunRequest(playbook="site"), production)
     with pytest.raises(Refused):
         check_guard_rails(RunRequest(playbook="site", confirm="staging"), production)
     check_guard_rails(RunRequest(playbook="site", confirm="production"), production)
     check_guard_rails(RunRequest(playbook="site", check=True), production)
-    check_guard_rails(RunRequest(playbook="site"), tmp_path)  # not protected
+    lab = inventory_with(tmp_path / "lab", "tradeops_environment: lab\ntradeops_protected: false\n")
+    check_guard_rails(RunRequest(playbook="site"), lab)  # not protected
 
 
-def test_protected_environments_are_configurable(tmp_path, monkeypatch):
-    monkeypatch.setenv("TRADEOPS_PROTECTED_ENVS", "staging")
-    staging = tmp_path / "staging"
-    staging.mkdir()
-    with pytest.raises(Refused):
-        check_guard_rails(RunRequest(playbook="site"), staging)
+def test_protection_is_the_inventory_s_not_the_name_s(tmp_path, monkeypatch):
+    # Was: TRADEOPS_PROTECTED_ENVS (default production,prod) named the protected ones.
+    monkeypatch.setenv("TRADEOPS_PROTECTED_ENVS", "staging,production")
+    staging = inventory_with(tmp_path / "staging", "tradeops_protected: false\n")
+    check_guard_rails(RunRequest(playbook="site"), staging)  # the variable is ignored
+    named_prod = inventory_with(tmp_path / "prod", "tradeops_environment: prod\n")
+    with pytest.raises(Refused, match=r"--confirm prod\b"):
+        check_guard_rails(RunRequest(playbook="site"), named_prod)  # unset: protected
+    blue = inventory_with(
+        tmp_path / "blue", "tradeops_environment: live\ntradeops_protected: yes\n"
+    )
+    with pytest.raises(Refused, match="--confirm live"):
+        check_guard_rails(RunRequest(playbook="site", confirm="blue"), blue)
+    check_guard_rails(RunRequest(playbook="site", confirm="live"), blue)
 
 
 def test_check_mode_always_shows_the_diff():

@@ -72,11 +72,29 @@ def test_fingerprint_follows_roles_inventory_and_extra_vars_not_secrets(tmp_path
 
 
 def test_ships_protected_environments_by_default(monkeypatch):
+    # Protection is the inventory's tradeops_protected (environment.py), not a list of names.
     monkeypatch.delenv("TRADEOPS_SHIP_RUN_RECORDS", raising=False)
-    monkeypatch.delenv("TRADEOPS_PROTECTED_ENVS", raising=False)
-    assert history.ships("production") and not history.ships("lab")
+    monkeypatch.setenv("TRADEOPS_PROTECTED_ENVS", "lab")  # no longer read
+    assert history.ships("production", True) and not history.ships("lab", False)
+    assert history.ships("prod-blue", True) and not history.ships("production", False)
     monkeypatch.setenv("TRADEOPS_SHIP_RUN_RECORDS", "lab,staging")
-    assert history.ships("lab") and not history.ships("production")
+    assert history.ships("lab", False) and not history.ships("production", True)
+
+
+def test_the_audit_takes_name_and_protection_from_the_inventory(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRADEOPS_HISTORY", "on")
+    inventory = tmp_path / "inventories" / "blue"
+    (inventory / "group_vars" / "all").mkdir(parents=True)
+    (inventory / "group_vars" / "all" / "platform.yml").write_text(
+        "tradeops_environment: production\ntradeops_protected: true\n"
+    )
+    audit = history.RunAudit(ROOT, RunRequest("x"), "r-1", ROOT / "site.yml", inventory)
+    assert (audit.environment_name, audit.protected) == ("production", True)
+    assert "env:production" in audit.labels()
+    lab = history.RunAudit(
+        ROOT, RunRequest("x"), "r-2", ROOT / "site.yml", ROOT / "inventories" / "lab"
+    )
+    assert (lab.environment_name, lab.protected) == ("lab", False)
 
 
 def test_compliance_bucket_name_from_the_inventory(tmp_path, monkeypatch):
