@@ -67,6 +67,10 @@ SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "credential", "a
 # Files whose content makes the desired state of an environment (with its inventory).
 DESIRED_STATE_PATHS = ("site.yml", "ansible.cfg", "playbooks", "roles", "plugins", "meta")
 SKIP_PARTS = ("__pycache__", ".pytest_cache", "molecule")
+# Extra-vars that choose what a run covers, as --tags and --limit do, not what is wanted:
+# left out of the desired state's fingerprint (a converge of every layer and a drift check
+# of three must agree on it).
+SCOPE_VARS = frozenset({"tradeops_aws_layers"})
 # Commands whose runs are recorded (a fleet report only reads).
 RECORDED = ("run", "plan", "drift", "dr")
 # DR runbooks whose time is an outage (the RTO): recorded as a summary unless asked.
@@ -236,7 +240,7 @@ def redact_extra_vars(extra_vars: list[str], cwd: Path | None = None) -> list[An
 def desired_state_fingerprint(root: Path, inventory: Path, extra_vars: list[Any]) -> str:
     """sha256 over what makes an environment's desired state: the playbooks, roles, plugins,
     the inventory (its files, not what its cloud sources find) and the recorded extra-vars
-    (redacted: a secret's value is not part of it)."""
+    (redacted: a secret's value is not part of it; SCOPE_VARS left out)."""
     digest = hashlib.sha256()
     files: list[Path] = []
     for name in DESIRED_STATE_PATHS:
@@ -262,7 +266,12 @@ def desired_state_fingerprint(root: Path, inventory: Path, extra_vars: list[Any]
         except OSError:
             continue
         digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
-    digest.update(json.dumps(extra_vars, sort_keys=True, default=str).encode())
+    wanted = [
+        {k: v for k, v in e.items() if k not in SCOPE_VARS} if isinstance(e, dict) else e
+        for e in extra_vars
+    ]
+    wanted = [e for e in wanted if e != {}]
+    digest.update(json.dumps(wanted, sort_keys=True, default=str).encode())
     return "sha256:" + digest.hexdigest()
 
 

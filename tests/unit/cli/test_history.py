@@ -69,6 +69,14 @@ def test_fingerprint_follows_roles_inventory_and_extra_vars_not_secrets(tmp_path
     assert history.desired_state_fingerprint(
         root, inventory, one
     ) == history.desired_state_fingerprint(root, inventory, two)
+    # The layers a run covers are its scope, not its desired state: a converge of every
+    # layer and a drift check of three agree (the day-2 test's drift found only "pending").
+    scoped = history.redact_extra_vars(['{"tradeops_aws_layers": ["network"]}'])
+    assert history.desired_state_fingerprint(root, inventory, scoped) == third
+    mixed = history.redact_extra_vars(['{"tradeops_aws_layers": ["network"], "v": 1}'])
+    assert history.desired_state_fingerprint(root, inventory, mixed) == (
+        history.desired_state_fingerprint(root, inventory, [{"v": 1}])
+    )
 
 
 def test_ships_protected_environments_by_default(monkeypatch):
