@@ -41,7 +41,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        _, params = self.validate_argument_spec(
+        _validation, params = self.validate_argument_spec(
             argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF
         )
         git = shutil.which("git")

@@ -73,6 +73,7 @@ def run_guard(tmp_path: Path, role: str, variables: dict) -> subprocess.Complete
         [str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-e", f"@{extra}", playbook],
         cwd=ROOT,
         env=env,
+        check=False,
         capture_output=True,
         text=True,
         timeout=300,
