@@ -222,8 +222,11 @@ def check_in_browser(page: Path, tmp_path: Path) -> None:
     assert seen["title"] == "Fleet report: lab" and seen["height"] > 200
     assert seen["resources"] == 0  # nothing fetched: the file is self-contained
     rows = {r["host"]: r for r in seen["rows"]}
-    # the lab's engine hosts: the fleet's instances and the bare-metal host
-    assert set(rows) == {"engine-c5n-1", "engine-c5n-2", "engine-metal-1", "engine-bm-1"}
+    # the lab's engine hosts: the fleet's instances, the bare-metal host, and the DR
+    # region's standby engine (lab/topology.yml gained it with the DR work)
+    assert set(rows) == {
+        "engine-c5n-1", "engine-c5n-2", "engine-metal-1", "engine-bm-1", "engine-west-1"
+    }  # fmt: skip
     assert all(r["visible"] for r in rows.values())
     assert rows[DETUNED]["status"] == "failing"
     assert rows[DETUNED]["cells"]["tuning"] == "fail"
