@@ -34,6 +34,25 @@ _BACKUP_ROUTES = (
 )
 
 
+def moto_with_selections(tmp_path_factory, name: str) -> Iterator[MotoServer]:
+    """Stock moto plus the selection calls it lacks (moto_selections.py), stopped after."""
+    server = MotoServer(
+        tmp_path_factory.mktemp(name) / "moto.log", command=[sys.executable, str(SHIM)]
+    )
+    yield server
+    server.stop()
+
+
+def api_log(moto: MotoServer) -> Iterator[ApiLog]:
+    """The logging proxy in front of `moto`, with the backup calls' names (_operation)."""
+    saved = apilog.operation
+    apilog.operation = _operation
+    log = ApiLog(moto.port)
+    yield log
+    log.stop()
+    apilog.operation = saved
+
+
 def _operation(method, path, headers, body, _inner=apilog.operation):
     route = urllib.parse.urlparse(path).path
     # CloudWatch speaks Smithy RPC v2 (CBOR): POST /service/<service>/operation/<Operation>.
@@ -49,23 +68,13 @@ def _operation(method, path, headers, body, _inner=apilog.operation):
 @pytest.fixture(scope="package")
 def backup_moto(tmp_path_factory) -> Iterator[MotoServer]:
     """Not the session's moto: these tests build and tear down an account of their own."""
-    # Stock moto plus the selection calls it lacks (moto_selections.py).
-    server = MotoServer(
-        tmp_path_factory.mktemp("backup-moto") / "moto.log", command=[sys.executable, str(SHIM)]
-    )
-    yield server
-    server.stop()
+    yield from moto_with_selections(tmp_path_factory, "backup-moto")
 
 
 @pytest.fixture(scope="package")
 def backup_api(backup_moto) -> Iterator[ApiLog]:
     """Every call of the playbooks goes through this proxy (the lab inventory's moto port)."""
-    saved = apilog.operation
-    apilog.operation = _operation
-    log = ApiLog(backup_moto.port)
-    yield log
-    log.stop()
-    apilog.operation = saved
+    yield from api_log(backup_moto)
 
 
 @pytest.fixture(scope="package")

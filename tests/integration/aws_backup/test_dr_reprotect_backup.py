@@ -18,7 +18,6 @@ on its moto.
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,10 +25,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ..aws import apilog
 from ..aws.apilog import ApiLog
 from ..support import ROOT, MotoServer, ansible_env, run_playbook
-from .conftest import SHIM, _operation
+from .conftest import api_log, moto_with_selections
 
 pytestmark = pytest.mark.moto
 
@@ -70,21 +68,12 @@ def _run(api, outputs, playbook, *args):
 @pytest.fixture(scope="module")
 def backup_moto(tmp_path_factory) -> Iterator[MotoServer]:
     """This module's moto (stock moto plus the selection calls, as conftest.py's)."""
-    server = MotoServer(
-        tmp_path_factory.mktemp("reprotect-moto") / "moto.log", command=[sys.executable, str(SHIM)]
-    )
-    yield server
-    server.stop()
+    yield from moto_with_selections(tmp_path_factory, "reprotect-moto")
 
 
 @pytest.fixture(scope="module")
 def backup_api(backup_moto) -> Iterator[ApiLog]:
-    saved = apilog.operation
-    apilog.operation = _operation
-    log = ApiLog(backup_moto.port)
-    yield log
-    log.stop()
-    apilog.operation = saved
+    yield from api_log(backup_moto)
 
 
 @pytest.fixture(scope="module")
