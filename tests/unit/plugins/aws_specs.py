@@ -11,10 +11,12 @@ values a run gets from earlier layers (their outputs files, the zones the prefli
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
 from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import filter_loader
 from ansible.template import Templar
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -96,11 +98,32 @@ def _outputs_file(raw: str, dr: bool) -> str | None:
     raise AssertionError(f"an outputs lookup this renderer does not know: {raw}")
 
 
+def register_collection_filters() -> None:
+    """Make this collection's filters resolvable as tradeops.platform.<filter> here.
+
+    A run resolves them through Ansible's collection loader, which only a real run installs
+    (and which cannot take over once the tests have imported the collection as plain Python
+    from collections/). A role's vars may call them (aws_network's spec does), so they are
+    put in the filter loader's cache under their FQCNs, wrapped as Ansible wraps any filter:
+    the templating (lazy arguments, errors) is the same as in a run."""
+    filter_loader._ensure_non_collection_wrappers()
+    cache = filter_loader._cached_non_collection_wrappers
+    for path in sorted((ROOT / "plugins" / "filter").glob("*.py")):
+        module = importlib.import_module(
+            f"ansible_collections.tradeops.platform.plugins.filter.{path.stem}"
+        )
+        for name, func in module.FilterModule().filters().items():
+            fqcn = f"tradeops.platform.{name}"
+            if fqcn not in cache:
+                cache[fqcn] = filter_loader._wrap_func(fqcn, fqcn, func)
+
+
 def render(layer: str, inventory: str) -> dict:
     """The layer's spec for inventories/<inventory>, with made-up earlier-layer outputs
     (the variables that read an outputs file get its content directly: no lookup plugin
     runs here)."""
     role, variable, dr = LAYERS[layer]
+    register_collection_filters()
     loader = DataLoader()
 
     def load(path: Path) -> dict:

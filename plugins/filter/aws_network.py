@@ -1,0 +1,69 @@
+# Copyright: (c) 2026, tradeops engineers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the network layer (roles/aws_network/vars/main.yml): its subnets and its spec.
+
+The rules live in module_utils/aws_network.py (unit-tested); these are thin wrappers.
+Documentation for each filter lives in plugins/filter/<filter>.yml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.tradeops.platform.plugins.module_utils import aws_network
+
+
+def _plain(value):
+    """Variables as plain dicts and lists (reading each item renders what it templates)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def aws_network_subnets(plan, name, azs):
+    """An address plan {tier: [cidr]} -> the layer's subnets [{name, tier, az, cidr, public}]."""
+    try:
+        return aws_network.subnet_list(name, _plain(plan), _plain(azs))
+    except aws_network.NetworkSpecError as exc:
+        raise AnsibleFilterError(f"aws_network_subnets: {exc}") from exc
+
+
+def aws_network_spec(
+    name,
+    region,
+    vpc_cidr,
+    azs,
+    subnets,
+    nat_gateways,
+    vpc_endpoints,
+    security_groups,
+    tags,
+    flow_logs,
+):
+    """The network layer's desired state (what converge builds and aws_layer_state checks)."""
+    try:
+        return aws_network.network_spec(
+            name,
+            region,
+            vpc_cidr,
+            _plain(azs),
+            _plain(subnets),
+            nat_gateways,
+            _plain(vpc_endpoints),
+            _plain(security_groups),
+            _plain(tags),
+            _plain(flow_logs),
+        )
+    except aws_network.NetworkSpecError as exc:
+        raise AnsibleFilterError(f"aws_network_spec: {exc}") from exc
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "aws_network_subnets": aws_network_subnets,
+            "aws_network_spec": aws_network_spec,
+        }
