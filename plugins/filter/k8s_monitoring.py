@@ -424,7 +424,7 @@ def k8s_monitoring_values(spec):
     )
     header = (
         "# kube-prometheus-stack values, rendered by tradeops.platform (k8s_monitoring) from\n"
-        "# roles/prometheus/files/rules and roles/grafana's dashboards: do not edit. The\n"
+        "# the rules and dashboards of roles/monitoring_assets: do not edit. The\n"
         "# Alertmanager configuration (receivers' secrets) is in alertmanager-values.yaml.\n"
     )
     return {

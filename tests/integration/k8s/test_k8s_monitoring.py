@@ -27,8 +27,8 @@ import yaml
 from ..support import ROOT, _free_port, ansible_env, tradeops
 from .test_k8s_workloads import VersionOnly, kubeconfig
 
-RULES = ROOT / "roles" / "prometheus" / "files" / "rules"
-DASHBOARDS = ROOT / "roles" / "grafana" / "files" / "dashboards"
+RULES = ROOT / "roles" / "monitoring_assets" / "files" / "rules"
+DASHBOARDS = ROOT / "roles" / "monitoring_assets" / "files" / "dashboards"
 # A receiver's credential, read at run time as a vault or Secrets Manager lookup would be:
 # the command line (and so the run's artifacts) holds only the lookup, never the value.
 SECRET = "pd-routing-key-tradeops-test-7f3a"

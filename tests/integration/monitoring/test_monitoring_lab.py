@@ -59,6 +59,7 @@ EXCLUDED = {
     ),
 }
 BACKUP_JOB = ROOT / "roles" / "backup_restic" / "files" / "tradeops_backup_job.py"
+RULES = ROOT / "roles" / "monitoring_assets" / "files" / "rules"
 
 
 def podman(*args: str, env, check: bool = True, stdin: str | None = None):
@@ -238,11 +239,11 @@ def test_rules_pass_promtool_on_the_monitoring_host(converged, lab, tmp_path):
     of the monitoring host (the version that evaluates them), and the rule files that
     are deployed check clean."""
     stage = tmp_path / "promtool"
-    shutil.copytree(ROOT / "roles" / "prometheus" / "files" / "rules", stage / "rules")
+    shutil.copytree(RULES, stage / "rules")
     cases = stage / "cases"
     cases.mkdir()
     for case in (Path(__file__).parent / "rules").glob("*_test.yml"):
-        text = case.read_text().replace("../../../../roles/prometheus/files/rules/", "../rules/")
+        text = case.read_text().replace(f"../../../../{RULES.relative_to(ROOT)}/", "../rules/")
         (cases / case.name).write_text(text)
     podman("exec", MON, "rm", "-rf", "/tmp/promtool-cases", env=lab)
     podman("cp", str(stage), f"{MON}:/tmp/promtool-cases", env=lab)

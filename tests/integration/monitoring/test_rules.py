@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
-RULES = sorted((ROOT / "roles" / "prometheus" / "files" / "rules").glob("*.yml"))
+RULES = sorted((ROOT / "roles" / "monitoring_assets" / "files" / "rules").glob("*.yml"))
 CASES = sorted((Path(__file__).parent / "rules").glob("*_test.yml"))
 PROMTOOL = shutil.which("promtool")
 

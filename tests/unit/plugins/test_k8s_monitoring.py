@@ -23,8 +23,8 @@ from ansible_collections.tradeops.platform.plugins.filter.monitoring import (
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-RULES = ROOT / "roles/prometheus/files/rules"
-DASHBOARDS = ROOT / "roles/grafana/files/dashboards"
+RULES = ROOT / "roles/monitoring_assets/files/rules"
+DASHBOARDS = ROOT / "roles/monitoring_assets/files/dashboards"
 DEFAULTS = yaml.safe_load((ROOT / "roles/k8s_monitoring/defaults/main.yml").read_text())
 SECRET = "pd-routing-key-never-shown-0000"
 
@@ -77,7 +77,7 @@ def test_every_rule_group_of_every_rule_file_goes_in_unchanged():
     out = k8s_monitoring_values(spec())
     rules_map = out["values"]["additionalPrometheusRulesMap"]
     files = sorted(RULES.glob("*.yml"))
-    assert files, "no rule files in roles/prometheus/files/rules"
+    assert files, "no rule files in roles/monitoring_assets/files/rules"
     assert sorted(rules_map) == sorted("tradeops-" + p.stem.replace("_", "-") for p in files)
     for path in files:
         source = yaml.safe_load(path.read_text())["groups"]

@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[3]
 JOBS = yaml.safe_load((ROOT / "roles/prometheus/defaults/main.yml").read_text())[
     "prometheus_scrape_jobs"
 ]
-RULES = ROOT / "roles/prometheus/files/rules"
-DASHBOARDS = ROOT / "roles/grafana/files/dashboards"
+RULES = ROOT / "roles/monitoring_assets/files/rules"
+DASHBOARDS = ROOT / "roles/monitoring_assets/files/dashboards"
 
 # The lab's shape: cloud engines carry moto's 10.x private address in their hostvars,
 # which must never become a target; the facts' address (the container's) must.

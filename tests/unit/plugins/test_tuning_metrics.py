@@ -25,8 +25,8 @@ from .hosts import MACHINES, REPO, host_facts, profile
 from .test_recorded_hosts import facts as container_facts
 from .test_tuning_profile import booted
 
-RULES = REPO / "roles" / "prometheus" / "files" / "rules"
-DASHBOARD = REPO / "roles" / "grafana" / "files" / "dashboards" / "fleet_tuning.yml"
+RULES = REPO / "roles" / "monitoring_assets" / "files" / "rules"
+DASHBOARD = REPO / "roles" / "monitoring_assets" / "files" / "dashboards" / "fleet_tuning.yml"
 SAMPLE = re.compile(r'^([a-z_:][a-z0-9_:]*)(\{(?:[a-z_]+="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+]+)$')
 
 
