@@ -58,7 +58,7 @@ EXCLUDED = {
         "cases prove InterruptsOnIsolatedCPU)"
     ),
 }
-BACKUP_JOB = ROOT / "roles" / "backup_restic" / "files" / "tradeops_backup_job.py"
+BACKUP_JOB = ROOT / "roles" / "backup_common" / "files" / "tradeops_backup_job.py"
 RULES = ROOT / "roles" / "monitoring_assets" / "files" / "rules"
 
 

@@ -13,8 +13,8 @@ Runs COMMAND, then writes DIR/tradeops_backup_<NAME>.prom atomically (tmp + rena
 
 The file is written on success and on failure; a failure keeps the previous success time
 (read back from the file) and exits with COMMAND's non-zero code, so systemd marks the
-unit failed and the journal has the command's own error. Shared by the backup_restic and
-backup_pgbackrest roles (one copy: backup_pgbackrest links to this file).
+unit failed and the journal has the command's own error. Installed by the internal role
+backup_common, which both backup_restic and backup_pgbackrest import: this is the one copy.
 """
 
 from __future__ import annotations

@@ -1,1 +1,0 @@
-../../backup_restic/files/tradeops_backup_job.py
