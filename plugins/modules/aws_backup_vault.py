@@ -29,14 +29,6 @@ options:
       - ARN of the KMS key that encrypts the vault's recovery points. Required to create
         a vault; compared with an existing vault's key.
     type: str
-  tags:
-    description: Tags of the vault.
-    type: dict
-    aliases: [resource_tags]
-  purge_tags:
-    description: Remove tags not listed in I(tags) (tags starting with C(aws:) are kept).
-    type: bool
-    default: true
   purge_recovery_points:
     description:
       - With I(state=absent), delete the vault's recovery points first (AWS refuses to
@@ -44,15 +36,12 @@ options:
         with recovery points is otherwise left, and the module fails saying how many.
     type: bool
     default: false
-  state:
-    description: Whether the vault exists.
-    type: str
-    default: present
-    choices: [present, absent]
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - amazon.aws.tags
+  - tradeops.platform.state
 """
 
 EXAMPLES = r"""

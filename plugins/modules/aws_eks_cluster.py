@@ -63,17 +63,9 @@ options:
     description: KMS key ARN for envelope encryption of Kubernetes secrets; empty for none.
     type: str
     default: ""
-  state:
-    description: Whether the cluster exists.
-    type: str
-    default: present
-    choices: [present, absent]
-  wait:
-    description: Wait until the cluster is C(ACTIVE) (or deleted) after a change.
-    type: bool
-    default: true
   wait_timeout:
-    description: Seconds to wait.
+    description:
+      - Seconds to wait for the cluster to be C(ACTIVE) (or deleted) after a change.
     type: int
     default: 1800
 extends_documentation_fragment:
@@ -81,6 +73,8 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
+  - tradeops.platform.state
+  - tradeops.platform.wait
 """
 
 EXAMPLES = r"""

@@ -73,17 +73,9 @@ options:
     description: Kubernetes labels of the nodes.
     type: dict
     default: {}
-  state:
-    description: Whether the node group exists.
-    type: str
-    default: present
-    choices: [present, absent]
-  wait:
-    description: Wait until the node group is C(ACTIVE) (or deleted) after a change.
-    type: bool
-    default: true
   wait_timeout:
-    description: Seconds to wait.
+    description:
+      - Seconds to wait for the node group to be C(ACTIVE) (or deleted) after a change.
     type: int
     default: 1800
 extends_documentation_fragment:
@@ -91,6 +83,8 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
+  - tradeops.platform.state
+  - tradeops.platform.wait
 """
 
 EXAMPLES = r"""

@@ -126,17 +126,9 @@ options:
     description: Apply modifications now rather than in the next maintenance window.
     type: bool
     default: true
-  state:
-    description: Whether the group exists.
-    type: str
-    default: present
-    choices: [present, absent]
-  wait:
-    description: Wait until the group is C(available) (or deleted) after a change.
-    type: bool
-    default: true
   wait_timeout:
-    description: Seconds to wait.
+    description:
+      - Seconds to wait for the group to be C(available) (or deleted) after a change.
     type: int
     default: 3600
 extends_documentation_fragment:
@@ -144,6 +136,8 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
+  - tradeops.platform.state
+  - tradeops.platform.wait
 """
 
 EXAMPLES = r"""

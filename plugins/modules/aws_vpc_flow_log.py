@@ -41,16 +41,12 @@ options:
     type: int
     default: 600
     choices: [60, 600]
-  state:
-    description: Whether the flow log exists.
-    type: str
-    default: present
-    choices: [present, absent]
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
+  - tradeops.platform.state
 """
 
 EXAMPLES = r"""

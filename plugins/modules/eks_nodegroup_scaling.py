@@ -31,18 +31,16 @@ options:
     description: The smallest number of nodes the group must keep.
     type: int
     required: true
-  wait:
-    description: Wait until the group is C(ACTIVE) again after the update.
-    type: bool
-    default: true
   wait_timeout:
-    description: Seconds to wait.
+    description:
+      - Seconds to wait for the group to be C(ACTIVE) again after the update.
     type: int
     default: 900
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - tradeops.platform.wait
 """
 
 EXAMPLES = r"""

@@ -42,18 +42,12 @@ options:
         refuses the failover, disassociate the target member so it stands alone.
     type: bool
     default: false
-  wait:
-    description: Wait for the target state.
-    type: bool
-    default: true
   wait_timeout:
-    description: Seconds to wait.
+    description:
+      - Seconds to wait for the target state (I(replication_group_id) the primary, or standing
+        alone, and the datastore C(available)).
     type: int
     default: 1800
-  wait_delay:
-    description: Seconds between two probes while waiting.
-    type: int
-    default: 15
   probe_connect_timeout:
     description: Seconds to wait for a connection to the old primary's region when probing it.
     type: int
@@ -70,6 +64,8 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - tradeops.platform.wait
+  - tradeops.platform.wait.delay
 notes:
   - I(region) is the region whose member becomes primary (it is the region that is alive
     in the unplanned case, so every call but the probe goes there).

@@ -41,19 +41,12 @@ options:
   preferred_backup_window:
     description: Daily backup window of the promoted instance, C(hh24:mi-hh24:mi) UTC.
     type: str
-  wait:
-    description: Wait for the promotion to finish and verify it.
-    type: bool
-    default: true
   wait_timeout:
     description:
-      - Seconds to wait for the whole promotion (it takes minutes, longer on large instances).
+      - Seconds to wait for the whole promotion and its verification (it takes minutes,
+        longer on large instances).
     type: int
     default: 3600
-  wait_delay:
-    description: Seconds between two probes while waiting.
-    type: int
-    default: 15
   verify_post_state:
     description:
       - Require the instance to leave C(available) after the call and to come back
@@ -65,6 +58,8 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - tradeops.platform.wait
+  - tradeops.platform.wait.delay
 notes:
   - Check mode probes and reports whether it would promote.
   - Replica lag (the RPO) is the runbook's gate, before this step.

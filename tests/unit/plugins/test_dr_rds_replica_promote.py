@@ -26,6 +26,8 @@ from ansible_collections.tradeops.platform.plugins.modules import rds_replica_pr
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from .docs import documented_options
+
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "dr" / "rds.json").read_text())
 DB = "tradeops-lab-dr"
 
@@ -287,7 +289,7 @@ def test_module_documentation_matches_its_argument_spec():
     assert {"before", "after", "post_state_verified", "post_state"} <= set(
         yaml.safe_load(rds_replica_promote.RETURN)
     )
-    assert set(doc["options"]) == {
+    assert set(documented_options(rds_replica_promote)) == {
         "db_instance_identifier",
         "backup_retention_period",
         "preferred_backup_window",
