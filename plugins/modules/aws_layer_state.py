@@ -23,10 +23,12 @@ author:
   - tradeops engineers (@tradeops)
 options:
   layer:
-    description: Which layer to describe.
+    description:
+      - Which layer to describe, by the name of the role that builds it (C(-) for C(_), e.g.
+        C(dr-state) for C(aws_dr_state)). The layers are listed once, in the registry
+        C(plugins/module_utils/aws_layers.py); a DR copy is its role's layer in I(region).
     type: str
     required: true
-    choices: [network, security, kinesis, s3, dns, fleet, eks, rds, elasticache, backup, dr-state]
   spec:
     description:
       - The desired state of the layer, as built by the layer role from its variables
@@ -90,6 +92,7 @@ import os  # noqa: E402
 import tempfile  # noqa: E402
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
+from ansible_collections.tradeops.platform.plugins.module_utils import aws_layers  # noqa: E402
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_backup import backup_state  # noqa: E402
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_state import LAYERS  # noqa: E402
 
@@ -116,23 +119,7 @@ def write_outputs(path, outputs):
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
-            layer=dict(
-                type="str",
-                required=True,
-                choices=[
-                    "network",
-                    "security",
-                    "kinesis",
-                    "s3",
-                    "dns",
-                    "fleet",
-                    "eks",
-                    "rds",
-                    "elasticache",
-                    "backup",
-                    "dr-state",
-                ],
-            ),
+            layer=dict(type="str", required=True),
             spec=dict(type="dict", required=True),
             outputs_path=dict(type="path"),
             fail_on_difference=dict(type="bool", default=False),
@@ -149,7 +136,9 @@ def main():
 
     layer = module.params["layer"]
     if layer not in STATES:
-        module.fail_json(msg=f"layer {layer} has no state function")
+        module.fail_json(
+            msg=f"layer must be one of {', '.join(aws_layers.state_keys())}, not {layer}"
+        )
     try:
         differences, outputs = STATES[layer](clients, module.params["spec"])
     except Exception as err:

@@ -13,6 +13,12 @@ from pathlib import Path
 from tradeops.runner import fact_cache_dir
 
 ROOT = Path(__file__).resolve().parents[2]
+# The collection's registry of AWS layers, imported as Ansible imports it (the benchmarks
+# import this module outside pytest, without tests/conftest.py's path).
+if str(ROOT / "collections") not in sys.path:
+    sys.path.insert(0, str(ROOT / "collections"))
+from ansible_collections.tradeops.platform.plugins.module_utils import aws_layers  # noqa: E402
+
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -30,25 +36,10 @@ def tradeops(
     )
 
 
-# The AWS layers of playbooks/aws/site.yml: each runs as the pseudo-host aws-<layer>
-# (the -dr layers are the DR region's copies of network, fleet and EKS; dr-state is the
-# DR state in SSM of both regions).
-AWS_LAYERS = (
-    "network",
-    "network-dr",
-    "security",
-    "kinesis",
-    "s3",
-    "dns",
-    "dr-state",
-    "fleet",
-    "fleet-dr",
-    "eks",
-    "eks-dr",
-    "rds",
-    "elasticache",
-    "backup",
-)
+# The AWS layers of playbooks/aws/site.yml, from the collection's registry: each runs as
+# the pseudo-host aws-<layer> (the -dr layers are the DR region's copies of network, fleet
+# and EKS; dr-state is the DR state in SSM of both regions).
+AWS_LAYERS = tuple(aws_layers.names())
 
 
 def _free_port() -> int:

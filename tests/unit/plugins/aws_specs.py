@@ -18,31 +18,25 @@ from pathlib import Path
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import filter_loader
 from ansible.template import Templar
+from ansible_collections.tradeops.platform.plugins.module_utils import aws_layers
 
 ROOT = Path(__file__).resolve().parents[3]
 ACCOUNT = "123456789012"
 
-# layer name (as site.yml and aws_layer_state know it) -> (role, spec variable, DR copy)
+# layer name (as site.yml knows it, from the collection's registry) -> (role, spec
+# variable, DR copy)
 LAYERS = {
-    "network": ("aws_network", "__aws_network_spec", False),
-    "network-dr": ("aws_network", "__aws_network_spec", True),
-    "security": ("aws_security", "__aws_security_spec", False),
-    "kinesis": ("aws_kinesis", "__aws_kinesis_spec", False),
-    "s3": ("aws_s3", "__aws_s3_spec", False),
-    "dns": ("aws_dns", "__aws_dns_spec", False),
-    "fleet": ("aws_fleet", "__aws_fleet_spec", False),
-    "fleet-dr": ("aws_fleet", "__aws_fleet_spec", True),
-    "eks": ("aws_eks", "__aws_eks_spec", False),
-    "eks-dr": ("aws_eks", "__aws_eks_spec", True),
-    "rds": ("aws_rds", "__aws_rds_spec", False),
-    "elasticache": ("aws_elasticache", "__aws_elasticache_spec", False),
-    "backup": ("aws_backup", "__aws_backup_spec", False),
-    "dr-state": ("aws_dr_state", "__aws_dr_state_spec", False),
+    entry.name: (f"aws_{entry.role}", f"__aws_{entry.role}_spec", entry.dr)
+    for entry in aws_layers.LAYERS
 }
 
-# The state function each layer runs (aws_layer_state: the DR copies are the same layer
-# described in the DR region).
-STATE_LAYER = {"network-dr": "network", "fleet-dr": "fleet", "eks-dr": "eks"}
+# The state function each layer runs (aws_layer_state: a layer is described by its role's
+# name; the DR copies are the same layer described in the DR region).
+STATE_LAYER = {
+    entry.name: entry.role.replace("_", "-")
+    for entry in aws_layers.LAYERS
+    if entry.name != entry.role.replace("_", "-")
+}
 
 
 def _region_ids(region: str) -> dict:
