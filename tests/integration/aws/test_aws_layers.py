@@ -903,7 +903,14 @@ def _lifecycle(moto, bucket):
 
 def _run_s3(aws_api, outputs_dir, *args):
     mark = aws_api.mark()
-    proc = run_playbook("playbooks/aws/s3.yml", *args, env=_env(aws_api, outputs_dir))
+    # The S3 layer alone, as an operator runs one layer (the registry's sequential playbook).
+    proc = run_playbook(
+        "playbooks/aws/sequential.yml",
+        "-e",
+        json.dumps({"tradeops_aws_layers": ["s3"]}),
+        *args,
+        env=_env(aws_api, outputs_dir),
+    )
     TRANSCRIPTS.append(proc.stdout + proc.stderr)
     return proc, aws_api.since(mark)
 

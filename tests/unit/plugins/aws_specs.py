@@ -78,15 +78,12 @@ def earlier_outputs(region: str, dr_region: str) -> dict:
 
 
 def _outputs_file(raw: str, dr: bool) -> str | None:
-    """Which outputs file a role variable reads with lookup('ansible.builtin.file', ...)."""
-    if "lookup('ansible.builtin.file'" not in raw:
+    """Which outputs file a role variable reads with lookup('tradeops.platform.aws_outputs')."""
+    if "lookup('tradeops.platform.aws_outputs'" not in raw:
         return None
-    if "dr-state.json" in raw:
-        return "dr-state"
-    if "security.json" in raw:
-        return "security"
-    if "network-dr.json" in raw:
-        return "network-dr"
+    for name in ("dr-state", "security", "network-dr"):
+        if f"'{name}'" in raw:
+            return name
     if "network" in raw:
         return "network-dr" if dr else "network"
     raise AssertionError(f"an outputs lookup this renderer does not know: {raw}")

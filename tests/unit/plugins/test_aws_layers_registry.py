@@ -141,3 +141,9 @@ def test_docs_tags_table_names_every_layer():
     table = (ROOT / "docs" / "tags.md").read_text()
     documented = set(re.findall(r"`([a-z0-9-]+)`", table))
     assert documented >= LAYER_TAGS, LAYER_TAGS - documented
+
+
+def test_docs_aws_layer_table_has_a_row_per_layer():
+    page = (ROOT / "docs" / "aws.md").read_text()
+    rows = set(re.findall(r"^\| `([a-z0-9-]+)` \|", page, re.M))
+    assert rows >= LAYER_TAGS, LAYER_TAGS - rows
