@@ -19,10 +19,11 @@ PREFIX = "tradeops.platform."
 
 def fragment_options(name: str) -> dict:
     """The options of one fragment, e.g. ``tradeops.platform.wait.delay``."""
-    plugin, _, variable = name.removeprefix(PREFIX).partition(".")
+    parts = name.removeprefix(PREFIX).split(".", 1)
+    plugin, variable = parts[0], parts[1] if len(parts) > 1 else "documentation"
     package = "ansible_collections.tradeops.platform.plugins.doc_fragments"
     fragment = importlib.import_module(f"{package}.{plugin}").ModuleDocFragment
-    return yaml.safe_load(getattr(fragment, (variable or "documentation").upper()))["options"]
+    return yaml.safe_load(getattr(fragment, variable.upper()))["options"]
 
 
 def documented_options(module: ModuleType) -> dict:
