@@ -8,25 +8,15 @@ Documentation for each filter lives in plugins/filter/<filter>.yml.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tradeops.platform.plugins.module_utils import aws_network
-
-
-def _plain(value):
-    """Variables as plain dicts and lists (reading each item renders what it templates)."""
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
+from ansible_collections.tradeops.platform.plugins.module_utils.plain import plain
 
 
 def aws_network_subnets(plan, name, azs):
     """An address plan {tier: [cidr]} -> the layer's subnets [{name, tier, az, cidr, public}]."""
     try:
-        return aws_network.subnet_list(name, _plain(plan), _plain(azs))
+        return aws_network.subnet_list(name, plain(plan), plain(azs))
     except aws_network.NetworkSpecError as exc:
         raise AnsibleFilterError(f"aws_network_subnets: {exc}") from exc
 
@@ -49,13 +39,13 @@ def aws_network_spec(
             name,
             region,
             vpc_cidr,
-            _plain(azs),
-            _plain(subnets),
+            plain(azs),
+            plain(subnets),
             nat_gateways,
-            _plain(vpc_endpoints),
-            _plain(security_groups),
-            _plain(tags),
-            _plain(flow_logs),
+            plain(vpc_endpoints),
+            plain(security_groups),
+            plain(tags),
+            plain(flow_logs),
         )
     except aws_network.NetworkSpecError as exc:
         raise AnsibleFilterError(f"aws_network_spec: {exc}") from exc

@@ -8,26 +8,16 @@ Documentation for each filter lives in plugins/filter/<filter>.yml.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_s3 import bucket_problems
-
-
-def _plain(value):
-    """Variables as plain dicts and lists (reading each item renders what it templates)."""
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
+from ansible_collections.tradeops.platform.plugins.module_utils.plain import plain
 
 
 def aws_s3_bucket_problems(buckets):
     """aws_s3_buckets -> what is wrong with their lifecycle rules and object locks."""
     if not isinstance(buckets, list):
         raise AnsibleFilterError("aws_s3_bucket_problems: aws_s3_buckets must be a list")
-    return bucket_problems(_plain(buckets))
+    return bucket_problems(plain(buckets))
 
 
 class FilterModule:

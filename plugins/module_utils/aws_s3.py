@@ -10,24 +10,12 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.tradeops.platform.plugins.module_utils.plain import as_int
+
 # Storage classes S3 moves an object to only after 30 days in STANDARD.
 IA_CLASSES = ("STANDARD_IA", "ONEZONE_IA")
 LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 LOCK_MAX_DAYS = 36500
-
-
-def as_int(value, default=0):
-    """An integer as Jinja's int filter reads one: "42" and "42.7" are 42, anything
-    unreadable is `default`."""
-    try:
-        if isinstance(value, str):
-            return int(value, 10)
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError, OverflowError):
-            return default
 
 
 def _lifecycle_problems(where, rule):

@@ -8,7 +8,7 @@ import sys
 import time
 import traceback
 
-from . import __version__, dr, exitcodes, listing, paths, plan, report, runs
+from . import __version__, arguments, dr, exitcodes, listing, paths, plan, report, runs
 from .lab import Lab, LabError
 from .runner import (
     Refused,
@@ -20,10 +20,6 @@ from .runner import (
 )
 
 EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in exitcodes.TABLE)
-
-
-def _csv(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,15 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         "PLAYBOOK is `site`, a name under playbooks/ (e.g. `dr/failover`), or a path.",
     )
     run.add_argument("playbook", metavar="PLAYBOOK")
-    run.add_argument(
-        "-i",
-        "--inventory",
-        default="inventories/lab",
-        help="inventory directory (default: inventories/lab)",
-    )
-    run.add_argument("-t", "--tags", type=_csv, default=[], help="only tasks with these tags")
-    run.add_argument("--skip-tags", type=_csv, default=[], help="skip tasks with these tags")
-    run.add_argument("-l", "--limit", help="limit to a host pattern")
+    arguments.add_scope(run)
     run.add_argument("-C", "--check", action="store_true", help="check mode (implies --diff)")
     run.add_argument("-D", "--diff", action="store_true", help="show differences")
     run.add_argument(

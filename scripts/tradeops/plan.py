@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import arguments, exitcodes, history, listing, paths
 from . import drift as driftlib
-from . import exitcodes, history, listing, paths
 from .lab import Lab
 from .runner import (
     RunRequest,
@@ -91,10 +91,6 @@ class PlanArgumentParser(argparse.ArgumentParser):
         self.exit(exitcodes.PLAN_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _csv(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
 def _epilog(examples: str) -> str:
     lines = []
     for code, text in exitcodes.TABLE:
@@ -128,15 +124,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                 default="site",
                 help="site (default), a name under playbooks/ or a path",
             )
-            sub.add_argument(
-                "-i",
-                "--inventory",
-                default="inventories/lab",
-                help="inventory directory (default: inventories/lab)",
-            )
-            sub.add_argument("-t", "--tags", type=_csv, default=[], help="only these tags")
-            sub.add_argument("--skip-tags", type=_csv, default=[], help="skip these tags")
-            sub.add_argument("-l", "--limit", help="limit to a host pattern")
+            arguments.add_scope(sub)
             sub.add_argument(
                 "-e", "--extra-vars", action="append", default=[], metavar="VARS",
                 help="extra variables, as for ansible-playbook (repeatable)",

@@ -18,10 +18,8 @@ from ansible_collections.tradeops.platform.plugins.filter.aws_s3 import (
     FilterModule,
     aws_s3_bucket_problems,
 )
-from ansible_collections.tradeops.platform.plugins.module_utils.aws_s3 import (
-    as_int,
-    bucket_problems,
-)
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_s3 import bucket_problems
+from ansible_collections.tradeops.platform.plugins.module_utils.plain import as_int
 
 from .aws_specs import ROOT, register_collection_filters
 
