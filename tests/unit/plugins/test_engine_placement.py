@@ -284,8 +284,8 @@ def _preflight():
 def _variables(lines, **extra):
     return {
         "__engine_deploy_probe": {"stdout_lines": lines},
-        "__engine_deploy_tuning": TUNING,
-        "__engine_deploy_host": {"engine_host": HOST},
+        "engine_tuning_render": TUNING,
+        "engine_tuning_host_facts": HOST,
         "__engine_deploy_cap_bits": CAP_BITS,
         "engine_deploy_sched_policy": "fifo",
         "engine_deploy_sched_priority": 50,
