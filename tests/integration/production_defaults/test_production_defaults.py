@@ -102,7 +102,8 @@ def test_the_test_inventory_keeps_production_defaults():
     assert hostvars["tradeops_environment"] == "lab"
     defaults = yaml.safe_load((ROOT / "roles/engine_deploy/defaults/main.yml").read_text())
     assert defaults["engine_deploy_require_placement"] is True
-    assert "engine_rollout_freeze_enforce | default(true)" in (ROOT / ENGINE).read_text()
+    rollout = yaml.safe_load((ROOT / "roles/engine_rollout/defaults/main.yml").read_text())
+    assert rollout["engine_rollout_freeze_enforce"] is True
 
 
 def test_rds_deletion_protection_is_on_in_production_and_off_only_in_the_lab():
@@ -114,9 +115,9 @@ def test_rds_deletion_protection_is_on_in_production_and_off_only_in_the_lab():
 
 
 def test_the_engine_play_enforces_the_freeze_when_the_inventory_says_nothing():
-    """engine_rollout_freeze_enforce is undefined here: playbooks/hosts/engine.yml's
-    default(true) refuses the deploy inside the window, before any engine host is
-    reached (the freeze runs on the controller; no lab is needed)."""
+    """engine_rollout_freeze_enforce is undefined here: role engine_rollout's default
+    (true) refuses the deploy inside the window, before any engine host is reached (the
+    freeze runs on the controller; no lab is needed)."""
     started = time.monotonic()
     proc = run_playbook(
         ENGINE,
@@ -133,9 +134,15 @@ def test_the_engine_play_enforces_the_freeze_when_the_inventory_says_nothing():
     # Nothing after the freeze ran: no preflight, no connection to the host.
     assert "Rollout | the engine's preflight" not in proc.stdout
     assert "UNREACHABLE" not in proc.stdout
-    tasks = re.findall(r"^TASK \[(.*?)\]", proc.stdout, re.MULTILINE)
+    # The freeze is role engine_rollout's ("<role> : <task>"); before it come the role's
+    # argument validation and its own input preflight, on the controller.
+    rollout = "tradeops.platform.engine_rollout : "
+    tasks = [
+        t.removeprefix(rollout) for t in re.findall(r"^TASK \[(.*?)\]", proc.stdout, re.MULTILINE)
+    ]
     assert tasks[-1] == "Change freeze | may the engine be deployed now", tasks
-    assert all(t.startswith(("DR state |", "Change freeze |")) for t in tasks), tasks
+    before = ("DR state |", "Change freeze |", "Validating arguments against arg spec 'main'")
+    assert all(t.startswith((*before, "Preflight |")) for t in tasks), tasks
 
 
 # --------------------------------------------------------------------------- on the lab
