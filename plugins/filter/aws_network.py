@@ -51,9 +51,21 @@ def aws_network_spec(
         raise AnsibleFilterError(f"aws_network_spec: {exc}") from exc
 
 
+def aws_network_address_problems(vpc_cidr, subnets, other_vpc_cidr=None):
+    """An address plan's problems: {outside, overlaps, misaligned, vpc_overlap}."""
+    return aws_network.address_problems(vpc_cidr, plain(subnets), other_vpc_cidr)
+
+
+def aws_network_rule_problems(groups):
+    """Security-group rules without exactly one known peer: ["<key>: <rule>"]."""
+    return aws_network.rule_problems(plain(groups))
+
+
 class FilterModule:
     def filters(self):
         return {
             "aws_network_subnets": aws_network_subnets,
             "aws_network_spec": aws_network_spec,
+            "aws_network_address_problems": aws_network_address_problems,
+            "aws_network_rule_problems": aws_network_rule_problems,
         }

@@ -10,6 +10,8 @@ last character of the availability zone ('' when the plan has more subnets than 
 
 from __future__ import annotations
 
+import json
+
 TIERS = ("public", "private", "database")
 NAT_MODES = ("per_az", "single", "none")
 ANYWHERE = "0.0.0.0/0"
@@ -181,3 +183,63 @@ def network_spec(
         "security_groups": security_groups(name, groups),
         "flow_logs": flow_logs,
     }
+
+
+def _range(cidr):
+    """'10.0.1.0/24' -> (first, last, aligned): the addresses as integers, and whether the
+    address is the network's own (no host bits). None when it is not an IPv4 CIDR (the
+    preflight's first check names those)."""
+    try:
+        address, prefix = str(cidr).split("/")
+        octets = [int(part) for part in address.split(".")]
+        prefix = int(prefix)
+    except ValueError:
+        return None
+    if len(octets) != 4 or not all(0 <= o <= 255 for o in octets) or not 0 <= prefix <= 32:
+        return None
+    first = ((octets[0] * 256 + octets[1]) * 256 + octets[2]) * 256 + octets[3]
+    size = 2 ** (32 - prefix)
+    return first, first + size - 1, first % size == 0
+
+
+def _overlap(one, other):
+    return one[0] <= other[1] and other[0] <= one[1]
+
+
+def address_problems(vpc_cidr, subnets, other_vpc_cidr=None):
+    """What is wrong with an address plan, by kind: subnets not inside the VPC
+    (`outside`), pairs of subnets that share addresses (`overlaps`, "a and b"), CIDRs with
+    host bits set (`misaligned`, the VPC's too), and whether the VPC overlaps
+    `other_vpc_cidr` (the other region's VPC: `vpc_overlap`). Malformed CIDRs are left
+    out (the preflight's first check names them)."""
+    vpc = _range(vpc_cidr)
+    ranges = [(s["cidr"], _range(s["cidr"])) for s in subnets or []]
+    ranges = [(cidr, r) for cidr, r in ranges if r]
+    out = {"outside": [], "overlaps": [], "misaligned": [], "vpc_overlap": False}
+    if vpc:
+        out["outside"] = [cidr for cidr, r in ranges if r[0] < vpc[0]] + [
+            cidr for cidr, r in ranges if r[1] > vpc[1]
+        ]
+        if not vpc[2]:
+            out["misaligned"].append(vpc_cidr)
+    for index, (cidr, r) in enumerate(ranges):
+        for other, r2 in ranges[index + 1 :]:
+            if _overlap(r, r2):
+                out["overlaps"].append(f"{cidr} and {other}")
+    out["misaligned"] += [cidr for cidr, r in ranges if not r[2]]
+    other = _range(other_vpc_cidr) if other_vpc_cidr else None
+    out["vpc_overlap"] = bool(vpc and other and _overlap(vpc, other))
+    return out
+
+
+def rule_problems(groups):
+    """Security-group rules that do not name exactly one peer (cidr, group or self), or
+    name a group that is not in the list: "<key>: <rule as JSON>" each."""
+    keys = [group.get("key") for group in groups or []]
+    out = []
+    for group in groups or []:
+        for rule in list(group.get("ingress") or []) + list(group.get("egress") or []):
+            peers = sum(["cidr" in rule, "group" in rule, bool(rule.get("self"))])
+            if peers != 1 or ("group" in rule and rule["group"] not in keys):
+                out.append(f"{group.get('key')}: {json.dumps(rule)}")
+    return out
