@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+LAYER_LIFECYCLE = "tradeops.platform.aws_layer"
 ROLES = sorted(p for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").is_file())
 
 
@@ -39,4 +40,9 @@ def test_role_validates_before_it_changes_anything(role):
     main = (role / "tasks" / "main.yml").read_text()
     assert (role / "tasks" / "preflight.yml").is_file(), f"{role.name}: no tasks/preflight.yml"
     first_task = yaml.safe_load(main)[0]
+    # An AWS layer role's first task hands it to the lifecycle the layers share, whose own
+    # first task is the layer's preflight (roles/aws_layer).
+    if first_task.get("ansible.builtin.include_role", {}).get("name") == LAYER_LIFECYCLE:
+        assert first_task["vars"]["aws_layer_role"] == role.name.removeprefix("aws_")
+        first_task = yaml.safe_load((ROOT / "roles/aws_layer/tasks/main.yml").read_text())[0]
     assert "preflight.yml" in str(first_task), f"{role.name}: preflight must be the first task"
