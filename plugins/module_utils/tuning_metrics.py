@@ -3,7 +3,7 @@
 """The tuning verify report as node_exporter textfile metrics (``tradeops_tuning.prom``).
 
 The contract is docs/monitoring.md, "Tuning verify report"; the alerts that read it are
-TuningDrift, TuningRebootPending, TuningReportStale (roles/prometheus/files/rules/tuning.yml)
+TuningDrift, TuningRebootPending, TuningReportStale (roles/monitoring_assets/files/rules/tuning.yml)
 and InterruptsOnIsolatedCPU (host_latency.yml); the fleet_tuning dashboard shows them.
 
 - :func:`render` -> the file's text from a :func:`tuning_profile.verify` report and the
