@@ -1,6 +1,7 @@
-"""The teardown guards of roles aws_teardown (tasks/preflight.yml) and aws_backup
-(tasks/teardown.yml): the inventory's tradeops_protected decides (unset counts as
-protected), the typed name confirms, the environment's name protects nothing.
+"""The teardown guards: roles/aws_teardown's preflight (the inventory's tradeops_protected
+decides, unset counting as protected; the typed name confirms; the environment's name
+protects nothing; no layer is left standing on one torn down), and every layer role's
+tasks/teardown.yml, which refuses unless that preflight passed in the same run.
 
 Each case is a real ansible-playbook run on the controller that includes only the guard;
 no AWS call is made (a refused guard stops the play first; the allowed case runs the
@@ -17,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ansible_collections.tradeops.platform.plugins.module_utils import aws_layers
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -41,15 +43,15 @@ PLAY = """\
         name: tradeops.platform.{role}
         tasks_from: {tasks}
 """
-GUARDS = {
-    "aws_teardown": "preflight.yml",
-    "aws_backup": "teardown.yml",
-}
+# The roles of the registry's layers: roles/aws_teardown includes each one's teardown.yml.
+LAYER_ROLES = sorted(f"aws_{role}" for role in aws_layers.roles())
 
 
-def run_guard(tmp_path: Path, role: str, variables: dict) -> subprocess.CompletedProcess:
+def run_guard(
+    tmp_path: Path, role: str, variables: dict, tasks: str = "preflight.yml"
+) -> subprocess.CompletedProcess:
     playbook = tmp_path / f"{role}.yml"
-    playbook.write_text(PLAY.format(nowhere=NOWHERE, role=role, tasks=GUARDS[role]))
+    playbook.write_text(PLAY.format(nowhere=NOWHERE, role=role, tasks=tasks))
     base = {
         "tradeops_project": "tradeops",
         "aws_region": "us-east-1",
@@ -84,7 +86,6 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.mark.parametrize("role", sorted(GUARDS))
 @pytest.mark.parametrize(
     ("variables", "message"),
     [
@@ -126,8 +127,8 @@ def flat(text: str) -> str:
         ),
     ],
 )
-def test_a_refused_teardown_says_why_and_changes_nothing(tmp_path, role, variables, message):
-    proc = run_guard(tmp_path, role, variables)
+def test_a_refused_teardown_says_why_and_changes_nothing(tmp_path, variables, message):
+    proc = run_guard(tmp_path, "aws_teardown", variables)
     out = flat(proc.stdout)
     assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert message in out, proc.stdout[-3000:]
@@ -158,3 +159,49 @@ def test_the_kms_waiting_period_is_checked_with_its_own_message(tmp_path):
     proc = run_guard(tmp_path, "aws_teardown", variables)
     assert proc.returncode == 2
     assert "aws_teardown_kms_pending_days must be 7 to 30" in flat(proc.stdout)
+
+
+def test_every_layer_role_has_its_teardown():
+    missing = [
+        r for r in LAYER_ROLES if not (ROOT / "roles" / r / "tasks" / "teardown.yml").is_file()
+    ]
+    assert not missing, f"no tasks/teardown.yml in {missing}"
+
+
+@pytest.mark.parametrize("role", LAYER_ROLES)
+def test_a_layer_teardown_alone_refuses_even_confirmed(tmp_path, role):
+    """Not an entry point: only roles/aws_teardown, after its preflight, reaches it."""
+    variables = {
+        "tradeops_environment": "lab",
+        "tradeops_protected": False,
+        "aws_teardown_confirm": "lab",
+    }
+    proc = run_guard(tmp_path, role, variables, tasks="teardown.yml")
+    out = flat(proc.stdout)
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "teardown runs only from roles/aws_teardown, after its preflight" in out, out[-3000:]
+    assert "Nothing has been changed." in out
+    assert "changed=0" in out and "failed=1" in out
+    assert "127.0.0.1:9" not in out
+
+
+def test_a_layer_is_not_torn_down_under_one_still_standing(tmp_path):
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    (outputs / "fleet.json").write_text('{"instances": {"engine-1": {"id": "i-1"}}}')
+    (outputs / "rds.json").write_text("{}")  # an empty file: nothing of the layer exists
+    variables = {
+        "tradeops_environment": "lab",
+        "tradeops_protected": False,
+        "aws_teardown_confirm": "lab",
+        "tradeops_aws_layers": ["network", "eks"],
+    }
+    proc = run_guard(tmp_path, "aws_teardown", variables)
+    out = flat(proc.stdout)
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "Refusing to tear down eks, network: fleet (built on network)" in out, out[-3000:]
+    assert "rds" not in out.split("Refusing to tear down")[1].split("Nothing")[0]
+    assert "Nothing has been changed." in out
+    # With the layers built on it, it goes (after them: the registry's teardown order).
+    variables["tradeops_aws_layers"] = ["network", "eks", "fleet"]
+    assert run_guard(tmp_path, "aws_teardown", variables).returncode == 0

@@ -1044,6 +1044,9 @@ def test_teardown_refuses_without_confirmation(created, aws_api, outputs_dir):
     assert proc.returncode != 0
     assert "aws_teardown_confirm" in proc.stdout
     assert not ApiLog.mutating(aws_api.since(mark))
+    # A layer's own teardown file is not reached: the preflight stops the play first.
+    assert "Tear down the layer" not in proc.stdout
+    assert all((outputs_dir / f"{layer}.json").exists() for layer in AWS_LAYERS)
 
 
 def test_teardown_removes_the_environment(created, moto, aws_api, outputs_dir):
@@ -1054,6 +1057,13 @@ def test_teardown_removes_the_environment(created, moto, aws_api, outputs_dir):
         env=_env(aws_api, outputs_dir),
     )
     assert proc.returncode == 0, proc.stdout[-6000:]
+    # One layer at a time, each by its own role's teardown.yml, in the registry's teardown
+    # order (the reverse of creation: every layer before the layers it needs).
+    order = re.findall(r"TASK \[(?:\S+ : )?Tear down the layer (\S+)\]", proc.stdout)
+    assert order == list(reversed(AWS_LAYERS)), order
+    for role in ("network", "fleet", "eks", "rds", "security", "backup", "dr_state"):
+        assert f"TASK [tradeops.platform.aws_{role} : Teardown |" in proc.stdout, role
+    assert not [layer for layer in AWS_LAYERS if (outputs_dir / f"{layer}.json").exists()]
     ec2 = moto.client("ec2")
     assert not ec2.describe_vpcs(Filters=[{"Name": "tag:Project", "Values": ["tradeops"]}])["Vpcs"]
     running = [
@@ -1066,6 +1076,7 @@ def test_teardown_removes_the_environment(created, moto, aws_api, outputs_dir):
     assert not moto.client("s3").list_buckets()["Buckets"]
     assert not moto.client("kinesis").list_streams()["StreamNames"]
     assert not moto.client("route53").list_hosted_zones()["HostedZones"]
+    assert not moto.client("route53").list_health_checks()["HealthChecks"]
     assert not moto.client("eks").list_clusters()["clusters"]
     # moto never completes a deletion ("deleting" is as far as it goes) and cannot delete
     # a cache subnet group: the lab's teardown leaves that and says so (docs/aws.md).
@@ -1075,6 +1086,13 @@ def test_teardown_removes_the_environment(created, moto, aws_api, outputs_dir):
     for region in ("us-east-1", "us-west-2"):
         assert not moto.client("rds", region).describe_db_instances()["DBInstances"], region
         assert not moto.client("backup", region).list_backup_vaults()["BackupVaultList"], region
+        # The flow logs' groups (names from the network role's vars, one per copy).
+        logs = moto.client("logs", region)
+        assert not logs.describe_log_groups(logGroupNamePrefix="/tradeops/lab/")["logGroups"]
+        assert not moto.client("secretsmanager", region).list_secrets()["SecretList"], region
+    assert not moto.client("cloudwatch").describe_alarms(AlarmNamePrefix="tradeops-lab")[
+        "MetricAlarms"
+    ]
     assert not moto.client("rds").describe_db_subnet_groups()["DBSubnetGroups"]
     # The DR region's footprint: network, engine and its template, cluster, streams, state.
     ec2_dr = moto.client("ec2", DR)

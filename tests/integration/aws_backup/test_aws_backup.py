@@ -1,5 +1,7 @@
-"""The backup layer (roles/aws_backup, playbooks/aws/backup.yml) against a moto of its own:
-preflight, create, no-op, check mode, drift, teardown.
+"""The backup layer (roles/aws_backup) against a moto of its own: preflight, create, no-op,
+check mode, drift, teardown. The layer runs alone as an operator runs it:
+playbooks/aws/sequential.yml -e '{"tradeops_aws_layers": ["backup"]}' (the security layer
+likewise), and goes with playbooks/aws/teardown.yml and the same list.
 
 The tests run in file order and share one account: invalid inputs first (on an empty
 account: nothing may be created), then the security layer (keys, backup role) once, the
@@ -23,7 +25,9 @@ from ..support import ROOT, ansible_env, run_playbook
 
 pytestmark = pytest.mark.moto
 
-BACKUP = "playbooks/aws/backup.yml"
+SEQUENTIAL = "playbooks/aws/sequential.yml"
+TEARDOWN = "playbooks/aws/teardown.yml"
+BACKUP_ONLY = ("-e", json.dumps({"tradeops_aws_layers": ["backup"]}))
 CASES = "tests/integration/aws_backup/preflight_cases.yml"
 REGION, DR_REGION = "us-east-1", "us-west-2"
 ACCOUNT = "123456789012"
@@ -64,7 +68,11 @@ def _run(api, outputs, playbook, *args):
 
 
 def _backup(api, outputs, *args):
-    return _run(api, outputs, BACKUP, *WITH_SELECTION, *args)
+    return _run(api, outputs, SEQUENTIAL, *BACKUP_ONLY, *WITH_SELECTION, *args)
+
+
+def _teardown(api, outputs, *args):
+    return _run(api, outputs, TEARDOWN, *WITH_SELECTION, *args)
 
 
 def _recap(stdout: str) -> dict[str, int]:
@@ -201,8 +209,9 @@ def test_preflight_names_what_is_wrong(preflight_messages, case):
 
 @pytest.fixture(scope="module")
 def security(backup_api, backup_outputs):
+    layers = {"tradeops_aws_layers": ["security"]}
     proc, _ = _run(
-        backup_api, backup_outputs, "playbooks/aws/security.yml", "-e", json.dumps(SECURITY_INPUTS)
+        backup_api, backup_outputs, SEQUENTIAL, "-e", json.dumps(dict(SECURITY_INPUTS, **layers))
     )
     assert proc.returncode == 0, proc.stdout[-4000:]
     return json.loads((backup_outputs / "security.json").read_text())
@@ -361,7 +370,10 @@ def test_rerun_changes_nothing_and_makes_no_mutating_call(created, backup_api, b
     proc, calls = _backup(backup_api, backup_outputs)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert _recap(proc.stdout)["changed"] == 0, proc.stdout[-4000:]
-    assert "Converge the backup layer" in proc.stdout
+    # The layer is converged: the shared lifecycle (roles/aws_layer) skips its converge.
+    assert re.search(r"Converge the layer\] \**\s+skipping: \[localhost\]", proc.stdout), [
+        line for line in proc.stdout.splitlines() if "Converge" in line
+    ]
     assert not ApiLog.mutating(calls), ApiLog.mutating(calls)
 
 
@@ -455,17 +467,45 @@ def test_a_changed_retention_is_noticed_and_shown_in_check_mode(
 
 # ------------------------------------------------------------------ teardown (last)
 def test_teardown_refuses_without_confirmation(created, backup_api, backup_outputs):
-    proc, calls = _backup(backup_api, backup_outputs, "--tags", "teardown")
+    proc, calls = _teardown(backup_api, backup_outputs, *BACKUP_ONLY)
     assert proc.returncode != 0
     assert "aws_teardown_confirm=lab" in proc.stdout
     assert not ApiLog.mutating(calls)
 
 
+def test_teardown_refuses_the_keys_while_the_backup_layer_stands_on_them(
+    created, backup_api, backup_outputs
+):
+    security_only = json.dumps({"tradeops_aws_layers": ["security"]})
+    proc, calls = _teardown(
+        backup_api, backup_outputs, "-e", security_only, "-e", "aws_teardown_confirm=lab"
+    )
+    assert proc.returncode != 0
+    assert "Refusing to tear down security: backup (built on security)" in _flat(proc.stdout)
+    assert not ApiLog.mutating(calls), calls
+    assert (backup_outputs / "security.json").exists()
+
+
+def test_a_layer_teardown_alone_refuses_even_confirmed(created, backup_api, backup_outputs):
+    """roles/aws_backup's teardown.yml is reached only through roles/aws_teardown."""
+    proc, calls = _run(
+        backup_api,
+        backup_outputs,
+        "tests/integration/aws_backup/layer_teardown_alone.yml",
+        "-e",
+        "aws_teardown_confirm=lab",
+    )
+    assert proc.returncode != 0
+    flat = _flat(proc.stdout)
+    assert "teardown runs only from roles/aws_teardown, after its preflight" in flat, flat[-3000:]
+    assert not ApiLog.mutating(calls), calls
+
+
 def test_teardown_removes_the_alarms_the_selection_the_plan_and_both_vaults(
     created, backup_moto, backup_api, backup_outputs
 ):
-    proc, calls = _backup(
-        backup_api, backup_outputs, "--tags", "teardown", "-e", "aws_teardown_confirm=lab"
+    proc, calls = _teardown(
+        backup_api, backup_outputs, *BACKUP_ONLY, "-e", "aws_teardown_confirm=lab"
     )
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert ApiLog.mutating(calls) == {
@@ -480,3 +520,5 @@ def test_teardown_removes_the_alarms_the_selection_the_plan_and_both_vaults(
     for region in (REGION, DR_REGION):
         assert not backup_moto.client("backup", region).list_backup_vaults()["BackupVaultList"]
     assert not (backup_outputs / "backup.json").exists()
+    # Only the layer named: the security layer it was built on stays.
+    assert (backup_outputs / "security.json").exists()

@@ -90,13 +90,10 @@ def records(tmp_path_factory) -> Path:
 def layers(backup_api, backup_outputs):
     """The security layer (keys, backup role) and the backup layer with its selection, as
     site.yml leaves them: the backup layer's outputs."""
-    proc, _ = _run(
-        backup_api, backup_outputs, "playbooks/aws/security.yml", "-e", json.dumps(SECURITY_INPUTS)
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    proc, _ = _run(
-        backup_api, backup_outputs, "playbooks/aws/backup.yml", "-e", json.dumps(WITH_SELECTION)
-    )
+    # One run of both layers, one after the other (security first: the registry's order).
+    layers = {"tradeops_aws_layers": ["security", "backup"]}
+    extra = json.dumps({**SECURITY_INPUTS, **WITH_SELECTION, **layers})
+    proc, _ = _run(backup_api, backup_outputs, "playbooks/aws/sequential.yml", "-e", extra)
     assert proc.returncode == 0, proc.stdout[-4000:]
     return json.loads((backup_outputs / "backup.json").read_text())
 
