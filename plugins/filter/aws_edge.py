@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, tradeops engineers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the edge layer (roles/aws_edge): its target groups from the services, the
-load balancer's listeners, the logs bucket's statement for access logs.
+load balancer's listeners, the web ACL's rules, the logs bucket's statement for
+access logs.
 
 The rules live in module_utils/aws_edge.py (unit-tested); this is a thin wrapper.
 Documentation for each filter lives in plugins/filter/<filter>.yml.
@@ -31,6 +32,11 @@ def aws_edge_listeners(spec, certificate_arn, rules=True):
     return aws_edge.listeners(plain(spec), certificate_arn, rules=rules)
 
 
+def aws_edge_waf_rules(waf):
+    """The edge spec's waf -> community.aws.wafv2_web_acl's rules option."""
+    return aws_edge.snake_rules(aws_edge.waf_rules(plain(waf)))
+
+
 def aws_alb_log_delivery_policy(bucket, prefix, account_id, regions):
     """The bucket policy statements letting the regions' load balancers write access logs."""
     if isinstance(regions, str):
@@ -44,5 +50,6 @@ class FilterModule:
             "aws_edge_target_groups": aws_edge_target_groups,
             "aws_edge_service_problems": aws_edge_service_problems,
             "aws_edge_listeners": aws_edge_listeners,
+            "aws_edge_waf_rules": aws_edge_waf_rules,
             "aws_alb_log_delivery_policy": aws_alb_log_delivery_policy,
         }

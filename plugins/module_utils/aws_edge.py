@@ -24,7 +24,10 @@ The spec, as roles/aws_edge/vars/main.yml builds it::
      "target_groups": [{"key", "name", "port", "protocol", "target_type", "priority",
                         "hosts": [...], "deregistration_delay",
                         "health_check": {"protocol", "path", "port", "interval", "timeout",
-                                         "healthy", "unhealthy", "matcher"}}]}
+                                         "healthy", "unhealthy", "matcher"}}],
+     "waf": {"name", "rate_limit", "rate_window", "managed_rule_groups": [...],
+             "blocked_countries": [...], "log_group", "log_retention_days",
+             "redacted_headers": [...]}}
 """
 
 from __future__ import annotations
@@ -523,6 +526,207 @@ def validation_records(cert):
     return out
 
 
+# --------------------------------------------------------------------------- WAF
+# Rule priorities: the geo rule first (a blocked country needs no further look), the rate
+# limit per client IP, then AWS's managed rule groups in their order.
+GEO_PRIORITY = 0
+RATE_PRIORITY = 10
+MANAGED_PRIORITY = 20
+
+
+def _visibility(metric):
+    return {
+        "SampledRequestsEnabled": True,
+        "CloudWatchMetricsEnabled": True,
+        "MetricName": metric,
+    }
+
+
+def managed_rule_name(group):
+    """aws-<group without AWSManagedRules and RuleSet>, lower case: AWSManagedRulesSQLiRuleSet
+    -> aws-sqli."""
+    core = group
+    for part in ("AWSManagedRules", "RuleSet"):
+        core = core.replace(part, "")
+    return "aws-" + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", core).lower()
+
+
+def waf_rules(waf):
+    """The web ACL's rules (as GetWebACL answers them) from the spec's waf inputs: an
+    optional geo block, the rate limit per client IP over its window, the managed groups."""
+    rules = []
+    countries = sorted(waf.get("blocked_countries") or [])
+    if countries:
+        rules.append(
+            {
+                "Name": "geo-block",
+                "Priority": GEO_PRIORITY,
+                "Statement": {"GeoMatchStatement": {"CountryCodes": countries}},
+                "Action": {"Block": {}},
+                "VisibilityConfig": _visibility("geo-block"),
+            }
+        )
+    rules.append(
+        {
+            "Name": "rate-limit-per-ip",
+            "Priority": RATE_PRIORITY,
+            "Statement": {
+                "RateBasedStatement": {
+                    "Limit": int(waf["rate_limit"]),
+                    "EvaluationWindowSec": int(waf["rate_window"]),
+                    "AggregateKeyType": "IP",
+                }
+            },
+            "Action": {"Block": {}},
+            "VisibilityConfig": _visibility("rate-limit-per-ip"),
+        }
+    )
+    for index, group in enumerate(waf["managed_rule_groups"]):
+        name = managed_rule_name(group)
+        rules.append(
+            {
+                "Name": name,
+                "Priority": MANAGED_PRIORITY + index,
+                "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": group}},
+                "OverrideAction": {"None": {}},
+                "VisibilityConfig": _visibility(name),
+            }
+        )
+    return rules
+
+
+def _snake(key):
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", key).lower()
+
+
+def snake_rules(value):
+    """AWS-shaped rules as community.aws.wafv2_web_acl takes them (snake_case keys; it turns
+    them back into AWS's names: CloudWatchMetricsEnabled <- cloud_watch_metrics_enabled)."""
+    if isinstance(value, dict):
+        return {_snake(k): snake_rules(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snake_rules(v) for v in value]
+    return value
+
+
+def _contains(got, want):
+    """True when every key of ``want`` is in ``got`` with the same value (dicts recursively;
+    AWS may answer fields the spec leaves at their defaults)."""
+    if isinstance(want, dict):
+        return isinstance(got, dict) and all(_contains(got.get(k), v) for k, v in want.items())
+    if isinstance(want, list):
+        return (
+            isinstance(got, list)
+            and len(got) == len(want)
+            and all(_contains(g, w) for g, w in zip(got, want, strict=True))
+        )
+    return got == want
+
+
+def web_acl_differences(acl, waf):
+    """A GetWebACL answer's WebACL against the spec's waf."""
+    label = f"web ACL {waf['name']}"
+    out = []
+    if acl.get("DefaultAction") != {"Allow": {}}:
+        out.append(f"{label}: default action is {acl.get('DefaultAction')}, want Allow")
+    if not _contains(acl.get("VisibilityConfig"), _visibility(waf["name"])):
+        out.append(f"{label}: metrics or sampled requests are off")
+    got = {r.get("Name"): r for r in acl.get("Rules") or []}
+    want = {r["Name"]: r for r in waf_rules(waf)}
+    out += [f"{label}: rule {name} is not in the spec" for name in sorted(set(got) - set(want))]
+    for name, rule in want.items():
+        if name not in got:
+            out.append(f"{label}: no rule {name}")
+        elif not _contains(got[name], rule):
+            out.append(f"{label}: rule {name} is {got[name]}, want {rule}")
+    return out
+
+
+def redacted_fields(headers):
+    return [{"SingleHeader": {"Name": h.lower()}} for h in headers]
+
+
+def logging_differences(config, want):
+    """A GetLoggingConfiguration answer against {destination, redacted_headers}."""
+    out = []
+    if (config.get("LogDestinationConfigs") or []) != [want["destination"]]:
+        out.append(
+            f"logs go to {config.get('LogDestinationConfigs')}, want [{want['destination']}]"
+        )
+    got = sorted(
+        (f.get("SingleHeader") or {}).get("Name", "").lower()
+        for f in config.get("RedactedFields") or []
+    )
+    if got != sorted(h.lower() for h in want["redacted_headers"]):
+        out.append(f"redacted headers are {got}, want {sorted(want['redacted_headers'])}")
+    return out
+
+
+def waf_log_group_arn(region, account_id, name):
+    return f"arn:aws:logs:{region}:{account_id}:log-group:{name}"
+
+
+def waf_state(clients, spec, lb_arn, differences, outputs):
+    """The web ACL, its rules, its association with the load balancer, its logging and
+    log group."""
+    waf = spec["waf"]
+    wafv2 = clients("wafv2")
+    logs = clients("logs")
+    label = f"web ACL {waf['name']}"
+    summary = None
+    kwargs = {"Scope": "REGIONAL"}
+    while summary is None:
+        page = wafv2.list_web_acls(**kwargs)
+        summary = next((a for a in page.get("WebACLs", []) if a["Name"] == waf["name"]), None)
+        if not page.get("NextMarker") or not page.get("WebACLs"):
+            break
+        kwargs["NextMarker"] = page["NextMarker"]
+    group = waf["log_group"]
+    found = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    found = [g for g in found if g["logGroupName"] == group]
+    if not found:
+        differences.append(f"log group {group} does not exist")
+    else:
+        if found[0].get("retentionInDays") != waf["log_retention_days"]:
+            differences.append(
+                f"log group {group}: retention is {found[0].get('retentionInDays')} days, "
+                f"want {waf['log_retention_days']}"
+            )
+        got_tags = logs.list_tags_log_group(logGroupName=group).get("tags") or {}
+        differences.extend(tag_differences(f"log group {group}", got_tags, spec["tags"]))
+    if summary is None:
+        differences.append(f"{label} does not exist")
+        return
+    acl_arn = summary["ARN"]
+    outputs["web_acl"] = {"arn": acl_arn, "name": waf["name"], "id": summary["Id"]}
+    acl = wafv2.get_web_acl(Name=waf["name"], Scope="REGIONAL", Id=summary["Id"])["WebACL"]
+    differences.extend(web_acl_differences(acl, waf))
+    tags = wafv2.list_tags_for_resource(ResourceARN=acl_arn)
+    got_tags = tag_dict((tags.get("TagInfoForResource") or {}).get("TagList"))
+    differences.extend(tag_differences(label, got_tags, spec["tags"]))
+    if lb_arn:
+        protecting = (wafv2.get_web_acl_for_resource(ResourceArn=lb_arn).get("WebACL") or {}).get(
+            "ARN"
+        )
+        if protecting != acl_arn:
+            differences.append(
+                f"load balancer {spec['name']}: protected by {protecting or 'no web ACL'}, "
+                f"want {label}"
+            )
+    account = acl_arn.split(":")[4]
+    destination = waf_log_group_arn(spec["region"], account, group)
+    outputs["waf_log_group"] = group
+    try:
+        config = wafv2.get_logging_configuration(ResourceArn=acl_arn)["LoggingConfiguration"]
+    except ClientError as err:
+        if error_code(err) != "WAFNonexistentItemException":
+            raise
+        differences.append(f"{label}: no logging")
+        return
+    want = {"destination": destination, "redacted_headers": waf["redacted_headers"]}
+    differences.extend(f"{label}: {d}" for d in logging_differences(config, want))
+
+
 # --------------------------------------------------------------------------- describe
 def find_certificate(acm, want):
     """The layer's certificate (its Name tag, among those for its first domain): the
@@ -580,8 +784,8 @@ def _tags_by_arn(elbv2, arns):
 
 
 def edge_state(clients, spec):
-    """The load balancer, its certificate, listeners, rules and target groups in the
-    region the module describes (aws_layer_state's region)."""
+    """The load balancer, its certificate, listeners, rules and target groups, and the web
+    ACL protecting it, in the region the module describes (aws_layer_state's region)."""
     elbv2 = clients("elbv2")
     acm = clients("acm")
     tags = spec["tags"]
@@ -649,6 +853,8 @@ def edge_state(clients, spec):
             f"target group {want['name']}", arn_tags.get(tg["TargetGroupArn"]), tags
         )
 
+    if spec.get("waf"):
+        waf_state(clients, spec, lb and lb["LoadBalancerArn"], differences, outputs)
     if lb is None:
         differences.append(f"load balancer {spec['name']} does not exist")
         return differences, outputs

@@ -1,7 +1,9 @@
-"""The edge layer's converged world: fake Elastic Load Balancing v2 and ACM clients that
-answer as AWS documents it (DescribeLoadBalancers, DescribeListeners, DescribeRules,
-DescribeTargetGroups, ... ListCertificates, DescribeCertificate) for a load balancer that
-matches the spec exactly. aws_worlds.py registers the services and the builder.
+"""The edge layer's converged world: fake Elastic Load Balancing v2, ACM, WAFv2 and
+CloudWatch Logs clients that answer as AWS documents it (DescribeLoadBalancers,
+DescribeListeners, DescribeRules, DescribeTargetGroups, ... ListCertificates,
+DescribeCertificate, GetWebACL, GetWebACLForResource, GetLoggingConfiguration) for a load
+balancer and web ACL that match the spec exactly. aws_worlds.py registers the services and
+the builder.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import datetime
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_edge import (
     DEFAULT_RESPONSE,
     HTTPS_REDIRECT,
+    waf_rules,
 )
 from botocore.exceptions import ClientError
 
@@ -82,7 +85,55 @@ class ACM(_Service):
         return {"Certificate": self.d["certificates"][CertificateArn]}
 
 
-SERVICES = {"elbv2": ELBv2, "acm": ACM}
+class WAFV2(_Service):
+    def list_web_acls(self, Scope, NextMarker=None):
+        return {
+            "WebACLs": [
+                {"Name": a["Name"], "Id": a["Id"], "ARN": a["ARN"]}
+                for a in self.d.get("web_acls", {}).values()
+            ]
+        }
+
+    def get_web_acl(self, Name, Scope, Id):
+        return {"WebACL": self.d["web_acls"][Id], "LockToken": "token"}
+
+    def list_tags_for_resource(self, ResourceARN):
+        return {
+            "TagInfoForResource": {
+                "ResourceARN": ResourceARN,
+                "TagList": _tags(self.d.get("tags", {}).get(ResourceARN, {})),
+            }
+        }
+
+    def get_web_acl_for_resource(self, ResourceArn):
+        arn = self.d.get("associations", {}).get(ResourceArn)
+        acls = {a["ARN"]: a for a in self.d.get("web_acls", {}).values()}
+        return {"WebACL": acls.get(arn)} if arn else {}
+
+    def get_logging_configuration(self, ResourceArn):
+        config = self.d.get("logging", {}).get(ResourceArn)
+        if config is None:
+            raise _error("GetLoggingConfiguration", "WAFNonexistentItemException")
+        return {"LoggingConfiguration": config}
+
+
+class Logs(_Service):
+    """The calls of aws_worlds' Logs and the tags the edge layer reads."""
+
+    def describe_log_groups(self, logGroupNamePrefix):
+        return {
+            "logGroups": [
+                g
+                for g in self.d.get("groups", [])
+                if g["logGroupName"].startswith(logGroupNamePrefix)
+            ]
+        }
+
+    def list_tags_log_group(self, logGroupName):
+        return {"tags": dict(self.d.get("group_tags", {}).get(logGroupName, {}))}
+
+
+SERVICES = {"elbv2": ELBv2, "acm": ACM, "wafv2": WAFV2, "logs": Logs}
 
 
 def edge_world(spec, world_class):
@@ -245,4 +296,53 @@ def edge_world(spec, world_class):
             }
         )
     elb["rules"] = {https_arn: rules}
+    if spec.get("waf"):
+        _waf(world, spec, lb_arn)
     return world
+
+
+def _waf(world, spec, lb_arn):
+    region = spec["region"]
+    waf = spec["waf"]
+    d = world.data.setdefault(("wafv2", region), {})
+    acl_arn = f"arn:aws:wafv2:{region}:{ACCOUNT}:regional/webacl/{waf['name']}/acl-1"
+    d["web_acls"] = {
+        "acl-1": {
+            "Name": waf["name"],
+            "Id": "acl-1",
+            "ARN": acl_arn,
+            "DefaultAction": {"Allow": {}},
+            "Description": "the load balancer's web ACL",
+            # AWS answers what was sent, and a few fields of its own.
+            "Rules": [dict(r, RuleLabels=[]) for r in waf_rules(waf)],
+            "VisibilityConfig": {
+                "SampledRequestsEnabled": True,
+                "CloudWatchMetricsEnabled": True,
+                "MetricName": waf["name"],
+            },
+            "Capacity": 1103,
+            "ManagedByFirewallManager": False,
+            "LabelNamespace": f"awswaf:{ACCOUNT}:webacl:{waf['name']}:",
+        }
+    }
+    d["tags"] = {acl_arn: dict(spec["tags"])}
+    d["associations"] = {lb_arn: acl_arn}
+    d["logging"] = {
+        acl_arn: {
+            "ResourceArn": acl_arn,
+            "LogDestinationConfigs": [
+                f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{waf['log_group']}"
+            ],
+            "RedactedFields": [{"SingleHeader": {"Name": h}} for h in waf["redacted_headers"]],
+            "ManagedByFirewallManager": False,
+        }
+    }
+    logs = world.data.setdefault(("logs", region), {})
+    logs.setdefault("groups", []).append(
+        {
+            "logGroupName": waf["log_group"],
+            "arn": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{waf['log_group']}:*",
+            "retentionInDays": waf["log_retention_days"],
+        }
+    )
+    logs.setdefault("group_tags", {})[waf["log_group"]] = dict(spec["tags"])

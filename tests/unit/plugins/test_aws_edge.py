@@ -58,6 +58,20 @@ def make_spec(validation="import"):
             "min_days_valid": 30,
         },
         "target_groups": groups,
+        "waf": {
+            "name": "tradeops-lab",
+            "rate_limit": 1000,
+            "rate_window": 60,
+            "managed_rule_groups": [
+                "AWSManagedRulesCommonRuleSet",
+                "AWSManagedRulesSQLiRuleSet",
+                "AWSManagedRulesKnownBadInputsRuleSet",
+            ],
+            "blocked_countries": [],
+            "log_group": "aws-waf-logs-tradeops-lab",
+            "log_retention_days": 90,
+            "redacted_headers": ["authorization", "cookie"],
+        },
     }
 
 
@@ -70,7 +84,7 @@ class World:
         return SERVICES[service](self, service, region or self.region)
 
     def d(self, service):
-        return self.data[(service, self.region)]
+        return self.data.setdefault((service, self.region), {})
 
 
 def state(world, spec):
@@ -210,6 +224,8 @@ def test_a_converged_world_has_no_differences_and_gives_the_outputs(validation):
     assert set(outputs["listeners"]) == {"http", "https"}
     assert set(outputs["target_groups"]) == {"api", "ws"}
     assert outputs["certificate"]["serial"] == str(0x0C2F41)
+    assert outputs["web_acl"]["name"] == "tradeops-lab"
+    assert outputs["waf_log_group"] == "aws-waf-logs-tradeops-lab"
 
 
 def _lb(w):
@@ -232,6 +248,14 @@ def _tg(w, index=0):
 
 def _cert(w):
     return next(iter(w.d("acm")["certificates"].values()))
+
+
+def _acl(w):
+    return w.d("wafv2")["web_acls"]["acl-1"]
+
+
+def _waf_rule(w, name):
+    return next(r for r in _acl(w)["Rules"] if r["Name"] == name)
 
 
 DRIFTS = [
@@ -335,6 +359,66 @@ DRIFTS = [
         lambda w: _cert(w)["SubjectAlternativeNames"].pop(),
         "does not cover",
     ),
+    ("no web ACL", lambda w: w.d("wafv2")["web_acls"].clear(), "web ACL tradeops-lab does not"),
+    (
+        "rate limit raised",
+        lambda w: _waf_rule(w, "rate-limit-per-ip")["Statement"]["RateBasedStatement"].update(
+            Limit=100000
+        ),
+        "rule rate-limit-per-ip is",
+    ),
+    (
+        "rate counted per forwarded IP",
+        lambda w: _waf_rule(w, "rate-limit-per-ip")["Statement"]["RateBasedStatement"].update(
+            AggregateKeyType="FORWARDED_IP"
+        ),
+        "rule rate-limit-per-ip is",
+    ),
+    (
+        "rate limit only counts",
+        lambda w: _waf_rule(w, "rate-limit-per-ip").update(Action={"Count": {}}),
+        "rule rate-limit-per-ip is",
+    ),
+    (
+        "SQL injection group removed",
+        lambda w: _acl(w)["Rules"].remove(_waf_rule(w, "aws-sqli")),
+        "no rule aws-sqli",
+    ),
+    (
+        "managed group set to count",
+        lambda w: _waf_rule(w, "aws-common").update(OverrideAction={"Count": {}}),
+        "rule aws-common is",
+    ),
+    (
+        "a rule added by hand",
+        lambda w: _acl(w)["Rules"].append({"Name": "allow-all", "Priority": 99}),
+        "rule allow-all is not in the spec",
+    ),
+    ("default block", lambda w: _acl(w).update(DefaultAction={"Block": {}}), "default action"),
+    (
+        "not associated",
+        lambda w: w.d("wafv2")["associations"].clear(),
+        "protected by no web ACL",
+    ),
+    ("logging off", lambda w: w.d("wafv2")["logging"].clear(), "no logging"),
+    (
+        "logging elsewhere",
+        lambda w: next(iter(w.d("wafv2")["logging"].values())).update(
+            LogDestinationConfigs=["arn:aws:s3:::aws-waf-logs-elsewhere"]
+        ),
+        "logs go to",
+    ),
+    (
+        "credentials in the logs",
+        lambda w: next(iter(w.d("wafv2")["logging"].values())).update(RedactedFields=[]),
+        "redacted headers are",
+    ),
+    (
+        "log retention",
+        lambda w: w.d("logs")["groups"][0].update(retentionInDays=1),
+        "retention is 1 days",
+    ),
+    ("log group gone", lambda w: w.d("logs")["groups"].clear(), "log group .* does not exist"),
 ]
 
 
@@ -372,3 +456,49 @@ def test_validation_records_once_each():
     }
     assert aws_edge.validation_records(cert) == [record]
     assert json.dumps(aws_edge.validation_records({})) == "[]"
+
+
+def test_waf_rules_block_by_country_first_then_rate_then_managed_groups():
+    waf = dict(make_spec()["waf"], blocked_countries=["KP", "IR"])
+    rules = aws_edge.waf_rules(waf)
+    assert [(r["Name"], r["Priority"]) for r in rules] == [
+        ("geo-block", 0),
+        ("rate-limit-per-ip", 10),
+        ("aws-common", 20),
+        ("aws-sqli", 21),
+        ("aws-known-bad-inputs", 22),
+    ]
+    assert rules[0]["Statement"] == {"GeoMatchStatement": {"CountryCodes": ["IR", "KP"]}}
+    assert rules[1]["Statement"]["RateBasedStatement"] == {
+        "Limit": 1000,
+        "EvaluationWindowSec": 60,
+        "AggregateKeyType": "IP",
+    }
+    assert rules[1]["Action"] == {"Block": {}}
+    assert rules[2]["OverrideAction"] == {"None": {}}
+    assert "geo-block" not in [r["Name"] for r in aws_edge.waf_rules(make_spec()["waf"])]
+
+
+def test_waf_rules_as_the_module_takes_them():
+    """community.aws.wafv2_web_acl turns snake_case back with snake_dict_to_camel_dict."""
+    from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
+
+    rules = aws_edge.waf_rules(dict(make_spec()["waf"], blocked_countries=["KP"]))
+    snake = aws_edge.snake_rules(rules)
+    assert snake[1]["statement"]["rate_based_statement"]["evaluation_window_sec"] == 60
+    assert snake[1]["visibility_config"]["cloud_watch_metrics_enabled"] is True
+    assert snake[2]["override_action"] == {"none": {}}
+    back = [snake_dict_to_camel_dict(r, capitalize_first=True) for r in snake]
+    assert back == rules
+
+
+def test_logging_differences():
+    want = {"destination": "arn:g", "redacted_headers": ["Authorization"]}
+    same = {
+        "LogDestinationConfigs": ["arn:g"],
+        "RedactedFields": [{"SingleHeader": {"Name": "authorization"}}],
+    }
+    assert aws_edge.logging_differences(same, want) == []
+    assert aws_edge.logging_differences(dict(same, RedactedFields=[]), want)
+    assert aws_edge.logging_differences(dict(same, LogDestinationConfigs=[]), want)
+    assert aws_edge.redacted_fields(["X-Api-Key"]) == [{"SingleHeader": {"Name": "x-api-key"}}]
