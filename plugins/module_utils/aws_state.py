@@ -374,6 +374,31 @@ def _policy_doc(doc):
     return json.dumps(doc, sort_keys=True)
 
 
+def canonical_policy(doc):
+    """A policy document (JSON text or data) in one canonical form, for comparing a
+    document AWS hands back with the one sent: keys sorted, a list of strings sorted and a
+    one-element list the same as its element (S3 and IAM may answer either form),
+    statements in a stable order. Equal documents give equal strings."""
+    if isinstance(doc, str):
+        try:
+            doc = json.loads(doc)
+        except ValueError:
+            return doc
+
+    def norm(value):
+        if isinstance(value, dict):
+            return {k: norm(v) for k, v in value.items()}
+        if isinstance(value, list):
+            items = [norm(v) for v in value]
+            if all(isinstance(v, str) for v in items):
+                items = sorted(set(items))
+                return items[0] if len(items) == 1 else items
+            return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+        return value
+
+    return json.dumps(norm(doc), sort_keys=True)
+
+
 def security_state(clients, spec):
     differences = []
     outputs = {"kms_keys": {}, "iam_roles": {}, "instance_profiles": {}, "secrets": {}}
@@ -396,6 +421,10 @@ def security_state(clients, spec):
         diff_tags(f"KMS key {alias}", key_tags, tags, differences)
         if meta.get("Description", "") != key["description"]:
             differences.append(f"KMS key {alias}: description differs")
+        if key.get("policy"):
+            got = kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"]
+            if canonical_policy(got) != canonical_policy(key["policy"]):
+                differences.append(f"KMS key {alias} ({key['region']}): key policy differs")
         outputs["kms_keys"].setdefault(key["purpose"], {})[key["region"]] = {
             "arn": meta["Arn"],
             "id": meta["KeyId"],
@@ -597,6 +626,11 @@ def _bucket_state(s3, want, tags, kms_arn, differences, outputs):
         differences.append(f"bucket {name}: object ownership is not BucketOwnerEnforced")
     got_tags = tag_dict((get("get_bucket_tagging") or {}).get("TagSet"))
     diff_tags(f"bucket {name}", got_tags, tags, differences)
+    if want.get("policy"):
+        got = (get("get_bucket_policy") or {}).get("Policy")
+        if canonical_policy(got) != canonical_policy(want["policy"]):
+            what = "bucket policy differs" if got else "no bucket policy"
+            differences.append(f"bucket {name}: {what}")
     if want.get("lifecycle") is not None:
         lc = (get("get_bucket_lifecycle_configuration") or {}).get("Rules", [])
         got_lc = {}

@@ -179,6 +179,10 @@ class KMS(Fake):
     def list_resource_tags(self, KeyId):
         return {"Tags": tag_list(self._key(KeyId)["tags"], "TagKey", "TagValue")}
 
+    def get_key_policy(self, KeyId, PolicyName):
+        assert PolicyName == "default"
+        return {"Policy": json.dumps(self._key(KeyId)["policy"]), "PolicyName": PolicyName}
+
 
 class IAM(Fake):
     def _role(self, RoleName):
@@ -261,6 +265,9 @@ class S3(Fake):
 
     def get_bucket_replication(self, Bucket):
         return self._get(Bucket, "replication", "ReplicationConfigurationNotFoundError")
+
+    def get_bucket_policy(self, Bucket):
+        return {"Policy": json.dumps(self._get(Bucket, "policy", "NoSuchBucketPolicy"))}
 
 
 class Route53(Fake):
@@ -416,11 +423,12 @@ class World:
 
 
 # --------------------------------------------------------------------------- builders
-def _kms_key(world, region, alias, description, tags):
+def _kms_key(world, region, alias, description, tags, policy=None):
     short = region.replace("-", "")
     key_id = f"key-{alias.rsplit('/', 1)[-1]}-{short}"
     arn = f"arn:aws:kms:{region}:{ACCOUNT}:key/{key_id}"
     world.d("kms", region).setdefault("keys", {})[alias] = {
+        "policy": copy.deepcopy(policy),
         "KeyId": key_id,
         "meta": {
             "KeyId": key_id,
@@ -580,7 +588,9 @@ def security_world(spec):
     world = World(spec["region"])
     tags = spec["tags"]
     for key in spec["kms_keys"]:
-        _kms_key(world, key["region"], "alias/" + key["alias"], key["description"], tags)
+        _kms_key(
+            world, key["region"], "alias/" + key["alias"], key["description"], tags, key["policy"]
+        )
     iam = world.d("iam")
     iam["roles"] = {}
     for role in spec["iam_roles"]:
@@ -676,6 +686,8 @@ def _bucket(world, region, want, spec):
         "ownership": {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}},
         "tagging": {"TagSet": tag_list(spec["tags"])},
     }
+    if want.get("policy"):
+        bucket["policy"] = copy.deepcopy(want["policy"])
     if want.get("lifecycle"):
         rules = []
         for rule in want["lifecycle"]:

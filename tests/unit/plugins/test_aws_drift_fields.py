@@ -515,6 +515,20 @@ SECURITY = [
         r"^KMS key .*: description differs",
     ),
     Drift(
+        "kms_keys[].policy",
+        "kms-key-policy-statement-removed",
+        lambda w, s: _key(w, s)["policy"]["Statement"].pop(),
+        r"^KMS key .*: key policy differs",
+    ),
+    Drift(
+        "kms_keys[].policy.Statement[].Condition",
+        "kms-key-policy-condition",
+        lambda w, s: next(
+            st for st in _key(w, s)["policy"]["Statement"] if st.get("Condition")
+        ).pop("Condition"),
+        r"^KMS key .*: key policy differs",
+    ),
+    Drift(
         INVARIANT + "KMS key enabled",
         "kms-disabled",
         lambda w, s: _set(_key(w, s)["meta"], KeyState="Disabled"),
@@ -856,6 +870,20 @@ S3 = [
         "bucket-tags",
         lambda w, s: _bucket(w, s, "buckets")[0]["tagging"]["TagSet"].pop(),
         r"^bucket .*: tags differ",
+    ),
+    Drift(
+        "buckets[].policy",
+        "bucket-policy-deleted",
+        lambda w, s: _bucket(w, s, "buckets", lambda b: b["policy"])[0].pop("policy"),
+        r"^bucket .*: no bucket policy",
+    ),
+    Drift(
+        "buckets[].policy.Statement[].Resource",
+        "bucket-policy-resource",
+        lambda w, s: _bucket(w, s, "buckets", lambda b: b["policy"])[0]["policy"]["Statement"][
+            -1
+        ].update(Resource="arn:aws:s3:::x/*"),
+        r"^bucket .*: bucket policy differs",
     ),
     Drift(
         "buckets[].lifecycle[].id",
@@ -2148,6 +2176,8 @@ NOT_COMPARED = {
         "dr_buckets[].lifecycle": "always none: DR copies carry no lifecycle rules (the "
         "comparison is skipped for none)",
         "dr_buckets[].replicate_to": "always none: DR copies replicate nowhere",
+        "dr_buckets[].policy": "always none: no trail delivers to a DR copy (the comparison "
+        "is skipped for none, and no policy is managed there)",
     },
     "dns": {
         "health_checks[].record": "builds health_checks[].name (compared)",
