@@ -37,6 +37,8 @@ LAYERS = (
     layer("kinesis", needs=["security"]),
     layer("s3", needs=["security"]),
     layer("backup", needs=["security"]),
+    # The trail delivers into the S3 layer's compliance bucket, encrypted with the data key.
+    layer("audit", needs=["security", "s3"]),
     layer("fleet", needs=["network", "security"]),
     layer("fleet-dr", role="fleet", dr=True, needs=["network-dr", "security"]),
     layer("eks", needs=["network", "security"]),

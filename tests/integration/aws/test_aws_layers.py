@@ -1122,3 +1122,131 @@ def test_teardown_removes_the_environment(created, moto, aws_api, outputs_dir):
         for key in kms.list_keys()["Keys"]:
             state = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"]
             assert state == "PendingDeletion", (region, key["KeyId"], state)
+
+
+# ------------------------------------------------------------- the audit layer
+# roles/aws_audit on the platform `created` built: the trail, AWS Config, a stopped trail
+# repaired. conftest.py runs these before the teardown tests; the last one, after them.
+AUDIT_ONLY = json.dumps({"tradeops_aws_layers": ["audit"]})
+
+
+def _outputs(outputs_dir, layer):
+    return json.loads((outputs_dir / f"{layer}.json").read_text())
+
+
+def _lab_trail(moto):
+    trails = moto.client("cloudtrail").describe_trails()["trailList"]
+    (trail,) = [t for t in trails if t["Name"] == "tradeops-lab"]
+    return trail
+
+
+def test_audit_trail_is_multi_region_validated_encrypted_into_the_object_lock_bucket(
+    created, moto, outputs_dir
+):
+    audit = _outputs(outputs_dir, "audit")
+    bucket = _outputs(outputs_dir, "s3")["buckets"]["compliance"]["name"]
+    key = _outputs(outputs_dir, "security")["kms_keys"]["data"]["us-east-1"]
+    trail = _lab_trail(moto)
+    assert trail["TrailARN"] == audit["trail"]["arn"]
+    assert trail["HomeRegion"] == "us-east-1"
+    assert trail["IsMultiRegionTrail"] and trail["IncludeGlobalServiceEvents"]
+    assert trail["LogFileValidationEnabled"]
+    assert trail["S3BucketName"] == bucket
+    assert trail["KmsKeyId"] == key["arn"]
+    assert trail["CloudWatchLogsLogGroupArn"].endswith(":log-group:/tradeops/lab/cloudtrail:*")
+    # Into the bucket nobody can delete the logs from, for seven years.
+    s3 = moto.client("s3")
+    lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    assert lock["ObjectLockEnabled"] == "Enabled"
+    assert lock["Rule"]["DefaultRetention"]["Mode"] == "COMPLIANCE"
+    ct = moto.client("cloudtrail")
+    assert ct.get_trail_status(Name=trail["TrailARN"])["IsLogging"]
+    assert ct.get_event_selectors(TrailName=trail["TrailARN"])["EventSelectors"] == [
+        {
+            "ReadWriteType": "All",
+            "IncludeManagementEvents": True,
+            "DataResources": [],
+            "ExcludeManagementEventSources": [],
+        }
+    ]
+    # One trail for every region: the DR region sees it (a shadow trail), none of its own.
+    west = moto.client("cloudtrail", DR).describe_trails()["trailList"]
+    assert [t["TrailARN"] for t in west] == [trail["TrailARN"]]
+    # What lets CloudTrail write on AWS: the bucket policy and the data key's policy.
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    (write,) = [st for st in policy["Statement"] if st["Action"] == "s3:PutObject"]
+    assert write["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert write["Resource"] == f"arn:aws:s3:::{bucket}/AWSLogs/123456789012/*"
+    kms = moto.client("kms")
+    statements = json.loads(kms.get_key_policy(KeyId=key["id"], PolicyName="default")["Policy"])[
+        "Statement"
+    ]
+    assert {"kms:GenerateDataKey*", "kms:DescribeKey"} <= {
+        st["Action"]
+        for st in statements
+        if st["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    }
+    tags = ct.list_tags(ResourceIdList=[trail["TrailARN"]])["ResourceTagList"][0]["TagsList"]
+    assert _tagged(tags)
+
+
+def test_aws_config_records_both_regions_against_the_seeds_rules(created, moto, outputs_dir):
+    audit = _outputs(outputs_dir, "audit")
+    logs_bucket = _outputs(outputs_dir, "s3")["buckets"]["logs"]["name"]
+    key = _outputs(outputs_dir, "security")["kms_keys"]["data"]["us-east-1"]["arn"]
+    assert set(audit["config"]["regions"]) == {"us-east-1", DR}
+    for region in ("us-east-1", DR):
+        cfg = moto.client("config", region)
+        (recorder,) = cfg.describe_configuration_recorders()["ConfigurationRecorders"]
+        assert recorder["name"] == "tradeops-lab"
+        assert recorder["roleARN"] == audit["config"]["role_arn"]
+        assert recorder["recordingGroup"]["allSupported"]
+        # Global resources (IAM) are recorded once, in the primary region.
+        assert recorder["recordingGroup"]["includeGlobalResourceTypes"] == (region == "us-east-1")
+        (status,) = cfg.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+        assert status["recording"], region
+        (channel,) = cfg.describe_delivery_channels()["DeliveryChannels"]
+        # Not the Object Lock bucket: AWS Config cannot deliver there.
+        assert channel["s3BucketName"] == logs_bucket
+        assert channel["s3KmsKeyArn"] == key
+        rules = {r["ConfigRuleName"]: r for r in cfg.describe_config_rules()["ConfigRules"]}
+        assert {name: r["Source"]["SourceIdentifier"] for name, r in rules.items()} == {
+            "encrypted-volumes": "ENCRYPTED_VOLUMES",
+            "rds-storage-encrypted": "RDS_STORAGE_ENCRYPTED",
+            "s3-bucket-level-public-access-prohibited": "S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED",
+            "restricted-ssh": "INCOMING_SSH_DISABLED",
+        }
+        assert audit["config"]["regions"][region]["rules"] == {
+            name: r["ConfigRuleArn"] for name, r in rules.items()
+        }
+        for rule in rules.values():
+            assert _tagged(cfg.list_tags_for_resource(ResourceArn=rule["ConfigRuleArn"])["Tags"])
+
+
+def test_a_trail_stopped_by_hand_is_detected_and_started_again(created, moto, aws_api, outputs_dir):
+    ct = moto.client("cloudtrail")
+    ct.stop_logging(Name="tradeops-lab")
+    moto.client("config", DR).stop_configuration_recorder(ConfigurationRecorderName="tradeops-lab")
+    proc, calls = _run(aws_api, outputs_dir, "--tags", "audit", "-e", AUDIT_ONLY)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _recap(proc.stdout)["aws-audit"]["changed"] >= 1
+    assert ct.get_trail_status(Name="tradeops-lab")["IsLogging"]
+    status = moto.client("config", DR).describe_configuration_recorder_status()
+    assert status["ConfigurationRecordersStatus"][0]["recording"]
+    # Only what had drifted is written: nothing is created or rewritten.
+    assert set(ApiLog.mutating(calls)) == {"StartLogging", "StartConfigurationRecorder"}, calls
+    proc, calls = _run(aws_api, outputs_dir, "--tags", "audit", "-e", AUDIT_ONLY)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _recap(proc.stdout)["aws-audit"]["changed"] == 0
+    assert not ApiLog.mutating(calls), calls
+
+
+def test_teardown_removed_the_audit_layer(created, moto, outputs_dir):
+    """After test_teardown_removes_the_environment (conftest.py runs it last but this)."""
+    assert not (outputs_dir / "audit.json").exists()
+    for region in ("us-east-1", DR):
+        assert not moto.client("cloudtrail", region).describe_trails()["trailList"], region
+        cfg = moto.client("config", region)
+        assert not cfg.describe_configuration_recorders()["ConfigurationRecorders"], region
+        assert not cfg.describe_delivery_channels()["DeliveryChannels"], region
+        assert not cfg.describe_config_rules()["ConfigRules"], region

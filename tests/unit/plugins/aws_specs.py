@@ -74,6 +74,12 @@ def earlier_outputs(region: str, dr_region: str) -> dict:
     }
     # The DR state at epoch 1: the primary region is active (the DR copies are standbys).
     out["dr-state"] = {"active_region": region, "epoch": 1}
+    # The S3 layer's buckets (the audit layer reads the compliance and logs buckets).
+    prefix = f"tradeops-x-{ACCOUNT}"
+    out["s3"] = {
+        "buckets": {k: {"name": f"{prefix}-{k}"} for k in ("backups", "logs", "compliance")},
+        "object_locked": [f"{prefix}-compliance"],
+    }
     return out
 
 
@@ -81,6 +87,8 @@ def _outputs_file(raw: str, dr: bool) -> str | None:
     """Which outputs file a role variable reads with lookup('tradeops.platform.aws_outputs')."""
     if "lookup('tradeops.platform.aws_outputs'" not in raw:
         return None
+    if "'s3'" in raw:
+        return "s3"
     for name in ("dr-state", "security", "network-dr"):
         if f"'{name}'" in raw:
             return name

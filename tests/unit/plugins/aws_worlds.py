@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_audit import audit_state
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_backup import backup_state
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks import logging_payload
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_elasticache import (
@@ -23,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from .aws_specs import ACCOUNT, STATE_LAYER
 
-STATES = {**LAYERS, "backup": backup_state}
+STATES = {**LAYERS, "audit": audit_state, "backup": backup_state}
 
 
 def missing(op, code="NotFound"):
@@ -160,6 +161,9 @@ class Logs(Fake):
                 if g["logGroupName"].startswith(logGroupNamePrefix)
             ]
         }
+
+    def list_tags_log_group(self, logGroupName):
+        return {"tags": dict(self.d.get("group_tags", {}).get(logGroupName, {}))}
 
 
 class KMS(Fake):
@@ -389,6 +393,71 @@ class SSM(Fake):
         return {"TagList": tag_list(self.d.get("tags", {}).get(ResourceId, {}))}
 
 
+class CloudTrail(Fake):
+    def _trail(self, name):
+        for trail in self.d.get("trails", {}).values():
+            if name in (trail["trail"]["Name"], trail["trail"]["TrailARN"]):
+                return trail
+        raise missing("GetTrailStatus", "TrailNotFoundException")
+
+    def describe_trails(self, trailNameList=None, includeShadowTrails=True):
+        return {
+            "trailList": [
+                t["trail"]
+                for t in self.d.get("trails", {}).values()
+                if not trailNameList
+                or {t["trail"]["Name"], t["trail"]["TrailARN"]} & set(trailNameList)
+            ]
+        }
+
+    def get_trail_status(self, Name):
+        return self._trail(Name)["status"]
+
+    def get_event_selectors(self, TrailName):
+        return self._trail(TrailName)["selectors"]
+
+    def list_tags(self, ResourceIdList):
+        return {
+            "ResourceTagList": [
+                {"ResourceId": arn, "TagsList": tag_list(self._trail(arn)["tags"])}
+                for arn in ResourceIdList
+            ]
+        }
+
+
+class Config(Fake):
+    PAGE = 2  # DescribeConfigRules pages (AWS: 25 a page); small here so paging is tested
+
+    def describe_configuration_recorders(self, ConfigurationRecorderNames=None):
+        return {"ConfigurationRecorders": copy.deepcopy(self.d.get("recorders", []))}
+
+    def describe_configuration_recorder_status(self, ConfigurationRecorderNames):
+        status = self.d.get("status", {})
+        for name in ConfigurationRecorderNames:
+            if name not in status:
+                raise missing("DescribeStatus", "NoSuchConfigurationRecorderException")
+        return {
+            "ConfigurationRecordersStatus": [
+                {"name": n, "recording": status[n], "lastStatus": "SUCCESS"}
+                for n in ConfigurationRecorderNames
+            ]
+        }
+
+    def describe_delivery_channels(self):
+        return {"DeliveryChannels": copy.deepcopy(self.d.get("channels", []))}
+
+    def describe_config_rules(self, NextToken=None):
+        rules = sorted(self.d.get("rules", {}).values(), key=lambda r: r["ConfigRuleName"])
+        start = int(NextToken or 0)
+        page = {"ConfigRules": copy.deepcopy(rules[start : start + self.PAGE])}
+        if start + self.PAGE < len(rules):
+            page["NextToken"] = str(start + self.PAGE)
+        return page
+
+    def list_tags_for_resource(self, ResourceArn):
+        return {"Tags": tag_list(self.d.get("tags", {}).get(ResourceArn, {}))}
+
+
 SERVICES = {
     "ec2": EC2,
     "logs": Logs,
@@ -403,6 +472,8 @@ SERVICES = {
     "elasticache": ElastiCache,
     "backup": Backup,
     "cloudwatch": CloudWatch,
+    "cloudtrail": CloudTrail,
+    "config": Config,
     "ssm": SSM,
 }
 
@@ -1193,6 +1264,143 @@ def dr_state_world(spec):
     return world
 
 
+def _role_record(name, trust, managed, policy_name, policy, tags):
+    return {
+        "role": {
+            "RoleName": name,
+            "Arn": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+            "AssumeRolePolicyDocument": copy.deepcopy(trust),
+            "Tags": tag_list(tags),
+        },
+        "attached": list(managed),
+        "inline": {policy_name: copy.deepcopy(policy)},
+        "profiles": [],
+    }
+
+
+def audit_world(spec):
+    """The trail as DescribeTrails & co. answer for it on AWS (the key as its ARN, the log
+    group's ARN with its :* suffix, one basic event selector), and AWS Config as
+    DescribeConfigurationRecorders & co. answer (with the recording strategy and mode AWS
+    adds, the rules' EvaluationModes and empty InputParameters)."""
+    region, tags = spec["region"], spec["tags"]
+    trail, world_roles = spec["trail"], {}
+    world = World(region)
+    world.d("iam")["roles"] = world_roles
+    arn = f"arn:aws:cloudtrail:{region}:{ACCOUNT}:trail/{trail['name']}"
+    answer = {
+        "Name": trail["name"],
+        "S3BucketName": trail["bucket"],
+        "IncludeGlobalServiceEvents": True,
+        "IsMultiRegionTrail": True,
+        "HomeRegion": region,
+        "TrailARN": arn,
+        "LogFileValidationEnabled": True,
+        "KmsKeyId": trail["kms_key_arn"],
+        "HasCustomEventSelectors": True,
+        "HasInsightSelectors": False,
+        "IsOrganizationTrail": False,
+    }
+    cloudwatch = trail["cloudwatch"]
+    if cloudwatch:
+        answer.update(
+            CloudWatchLogsLogGroupArn=cloudwatch["log_group_arn"],
+            CloudWatchLogsRoleArn=cloudwatch["role_arn"],
+        )
+        logs = world.d("logs")
+        logs["groups"] = [
+            {
+                "logGroupName": cloudwatch["log_group"],
+                "retentionInDays": cloudwatch["retention_days"],
+                "arn": cloudwatch["log_group_arn"],
+            }
+        ]
+        logs["group_tags"] = {cloudwatch["log_group"]: dict(tags)}
+        world_roles[cloudwatch["role_name"]] = _role_record(
+            cloudwatch["role_name"],
+            cloudwatch["trust"],
+            [],
+            cloudwatch["policy_name"],
+            cloudwatch["policy"],
+            tags,
+        )
+    world.d("cloudtrail")["trails"] = {
+        trail["name"]: {
+            "trail": answer,
+            "status": {"IsLogging": True, "LatestDeliveryAttemptSucceeded": ""},
+            "selectors": {
+                "TrailARN": arn,
+                "EventSelectors": [
+                    {
+                        "ReadWriteType": trail["read_write_type"],
+                        "IncludeManagementEvents": True,
+                        "DataResources": [],
+                        "ExcludeManagementEventSources": list(
+                            trail["exclude_management_event_sources"]
+                        ),
+                    }
+                ],
+            },
+            "tags": dict(tags),
+        }
+    }
+    config = spec["config"]
+    if not config["enabled"]:
+        return world
+    role = config["role"]
+    world_roles[role["name"]] = _role_record(
+        role["name"],
+        role["trust"],
+        role["managed_policies"],
+        role["policy_name"],
+        role["policy"],
+        tags,
+    )
+    for where in config["regions"]:
+        d = world.d("config", where)
+        d["recorders"] = [
+            {
+                "name": config["name"],
+                "roleARN": role["arn"],
+                "recordingGroup": {
+                    "allSupported": True,
+                    "includeGlobalResourceTypes": where == config["global_resources_region"],
+                    "resourceTypes": [],
+                    "exclusionByResourceTypes": {"resourceTypes": []},
+                    "recordingStrategy": {"useOnly": "ALL_SUPPORTED_RESOURCE_TYPES"},
+                },
+                "recordingMode": {"recordingFrequency": "CONTINUOUS", "recordingModeOverrides": []},
+            }
+        ]
+        d["status"] = {config["name"]: True}
+        d["channels"] = [
+            {
+                "name": config["name"],
+                "s3BucketName": config["bucket"],
+                "s3KmsKeyArn": config["kms_key_arn"],
+                "configSnapshotDeliveryProperties": {
+                    "deliveryFrequency": config["delivery_frequency"]
+                },
+            }
+        ]
+        d["rules"], d["tags"] = {}, {}
+        for n, rule in enumerate(config["rules"]):
+            rule_arn = f"arn:aws:config:{where}:{ACCOUNT}:config-rule/config-rule-{n}"
+            d["rules"][rule["name"]] = {
+                "ConfigRuleName": rule["name"],
+                "ConfigRuleArn": rule_arn,
+                "ConfigRuleId": f"config-rule-{n}",
+                "Description": rule["description"],
+                "Scope": {"ComplianceResourceTypes": list(rule["resource_types"])},
+                "Source": {"Owner": "AWS", "SourceIdentifier": rule["identifier"]},
+                "InputParameters": json.dumps(rule["parameters"]),
+                "ConfigRuleState": "ACTIVE",
+                "EvaluationModes": [{"Mode": "DETECTIVE"}],
+            }
+            d["tags"][rule_arn] = dict(tags)
+    return world
+
+
 BUILDERS = {
     "network": network_world,
     "security": security_world,
@@ -1205,6 +1413,7 @@ BUILDERS = {
     "elasticache": elasticache_world,
     "backup": backup_world,
     "dr-state": dr_state_world,
+    "audit": audit_world,
 }
 
 

@@ -2137,6 +2137,346 @@ DR_STATE = [
 ]
 
 
+# --------------------------------------------------------------------------- audit
+def _ct(w):
+    return next(iter(w.d("cloudtrail")["trails"].values()))
+
+
+def _trail(w):
+    return _ct(w)["trail"]
+
+
+def _selector(w):
+    return _ct(w)["selectors"]["EventSelectors"][0]
+
+
+def _cfg(w, s, n=-1):
+    """AWS Config's answers in one region of the spec (default the last: the DR region)."""
+    return w.d("config", s["config"]["regions"][n])
+
+
+def _audit_role(w, s, which):
+    if which == "cloudwatch":
+        return w.d("iam")["roles"][s["trail"]["cloudwatch"]["role_name"]]
+    return w.d("iam")["roles"][s["config"]["role"]["name"]]
+
+
+def _first_inline_statement(w, s, which):
+    return next(iter(_audit_role(w, s, which)["inline"].values()))["Statement"][0]
+
+
+def _config_rule(w, s):
+    return next(iter(_cfg(w, s)["rules"].values()))
+
+
+AUDIT = [
+    Drift(
+        "trail.name",
+        "trail-deleted",
+        lambda w, s: w.d("cloudtrail")["trails"].clear(),
+        r"^trail .* does not exist",
+    ),
+    Drift(
+        "trail.bucket",
+        "trail-bucket",
+        lambda w, s: _set(_trail(w), S3BucketName="other"),
+        r"^trail .*: bucket is 'other'",
+    ),
+    Drift(
+        INVARIANT + "no S3 key prefix",
+        "trail-key-prefix",
+        lambda w, s: _set(_trail(w), S3KeyPrefix="x"),
+        r"^trail .*: S3 key prefix is 'x'",
+    ),
+    Drift(
+        INVARIANT + "multi-region",
+        "trail-single-region",
+        lambda w, s: _set(_trail(w), IsMultiRegionTrail=False),
+        r"^trail .*: multi-region is False",
+    ),
+    Drift(
+        INVARIANT + "log file validation",
+        "trail-validation-off",
+        lambda w, s: _set(_trail(w), LogFileValidationEnabled=False),
+        r"^trail .*: log file validation is False",
+    ),
+    Drift(
+        INVARIANT + "global service events",
+        "trail-global-events-off",
+        lambda w, s: _set(_trail(w), IncludeGlobalServiceEvents=False),
+        r"^trail .*: global service events is False",
+    ),
+    Drift(
+        "trail.kms_key_arn",
+        "trail-kms-key",
+        lambda w, s: _trail(w).pop("KmsKeyId"),
+        r"^trail .*: KMS key is None",
+    ),
+    Drift(
+        INVARIANT + "logging",
+        "trail-logging-stopped",
+        lambda w, s: _set(_ct(w)["status"], IsLogging=False),
+        r"^trail .*: logging is stopped",
+    ),
+    Drift(
+        "trail.read_write_type",
+        "trail-write-only",
+        lambda w, s: _set(_selector(w), ReadWriteType="WriteOnly"),
+        r"^trail .*: event selectors are ",
+    ),
+    Drift(
+        "trail.exclude_management_event_sources[]",
+        "trail-excluded-source",
+        lambda w, s: _set(_selector(w), ExcludeManagementEventSources=["kms.amazonaws.com"]),
+        r"^trail .*: event selectors are ",
+    ),
+    Drift(
+        INVARIANT + "management events",
+        "trail-no-management-events",
+        lambda w, s: _set(_selector(w), IncludeManagementEvents=False),
+        r"^trail .*: event selectors are ",
+    ),
+    Drift(
+        INVARIANT + "no data events",
+        "trail-data-events",
+        lambda w, s: _set(
+            _selector(w), DataResources=[{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]
+        ),
+        r"^trail .*: event selectors are ",
+    ),
+    Drift(
+        INVARIANT + "basic event selectors",
+        "trail-advanced-selectors",
+        lambda w, s: _ct(w)["selectors"].update(
+            EventSelectors=[], AdvancedEventSelectors=[{"Name": "x", "FieldSelectors": []}]
+        ),
+        r"^trail .*: records with advanced event selectors",
+    ),
+    Drift(
+        INVARIANT + "event selectors",
+        "trail-no-selectors",
+        lambda w, s: _ct(w)["selectors"].update(EventSelectors=[]),
+        r"^trail .*: records no event selectors",
+    ),
+    Drift(
+        "tags.*",
+        "trail-tags",
+        lambda w, s: _ct(w)["tags"].pop("CostCenter"),
+        r"^trail .*: tags differ",
+    ),
+    Drift(
+        "trail.cloudwatch.log_group_arn",
+        "trail-log-group",
+        lambda w, s: _set(_trail(w), CloudWatchLogsLogGroupArn=None),
+        r"^trail .*: CloudWatch Logs group is None",
+    ),
+    Drift(
+        "trail.cloudwatch.role_arn",
+        "trail-log-role",
+        lambda w, s: _set(_trail(w), CloudWatchLogsRoleArn="arn:aws:iam::1:role/x"),
+        r"^trail .*: CloudWatch Logs role is ",
+    ),
+    Drift(
+        "trail.cloudwatch.log_group",
+        "log-group-deleted",
+        lambda w, s: w.d("logs")["groups"].clear(),
+        r"^log group .* does not exist",
+    ),
+    Drift(
+        "trail.cloudwatch.retention_days",
+        "log-group-retention",
+        lambda w, s: _set(w.d("logs")["groups"][0], retentionInDays=1),
+        r"^log group .*: retention is 1 days",
+    ),
+    Drift(
+        "tags.*",
+        "log-group-tags",
+        lambda w, s: next(iter(w.d("logs")["group_tags"].values())).clear(),
+        r"^log group .*: tags differ",
+    ),
+    *[
+        Drift(
+            f"{prefix}.{field}",
+            f"{which}-role-{name}",
+            mutate,
+            needle,
+        )
+        for which, prefix in (("cloudwatch", "trail.cloudwatch"), ("config", "config.role"))
+        for field, name, mutate, needle in (
+            (
+                "role_name" if which == "cloudwatch" else "name",
+                "deleted",
+                lambda w, s, which=which: w.d("iam")["roles"].pop(
+                    _audit_role(w, s, which)["role"]["RoleName"]
+                ),
+                r"^IAM role .* does not exist",
+            ),
+            (
+                "trust",
+                "trust",
+                lambda w, s, which=which: _audit_role(w, s, which)["role"][
+                    "AssumeRolePolicyDocument"
+                ]["Statement"][0].update(Principal={"Service": "ec2.amazonaws.com"}),
+                r"^IAM role .*: trust policy differs",
+            ),
+            (
+                "policy_name",
+                "policy-renamed",
+                lambda w, s, which=which: _rename_first_inline_policy(
+                    _audit_role(w, s, which),
+                    {"inline_policies": [{"name": next(iter(_audit_role(w, s, which)["inline"]))}]},
+                ),
+                r"^IAM role .*: inline policies are ",
+            ),
+            (
+                "policy",
+                "policy",
+                lambda w, s, which=which: _first_inline_statement(w, s, which).update(Resource="*"),
+                r"^IAM role .*: policy .* differs",
+            ),
+        )
+    ],
+    Drift(
+        "config.role.managed_policies[]",
+        "config-role-managed-policy",
+        lambda w, s: _audit_role(w, s, "config")["attached"].clear(),
+        r"^IAM role .*: managed policies are \[\]",
+    ),
+    Drift(
+        "tags.*",
+        "config-role-tags",
+        lambda w, s: _drop_tag(_audit_role(w, s, "config")["role"]),
+        r"^IAM role .*: tags differ",
+    ),
+    Drift(
+        "config.name",
+        "recorder-deleted",
+        lambda w, s: _cfg(w, s)["recorders"].clear(),
+        r"^configuration recorder .* does not exist \(us-west-2\)",
+    ),
+    Drift(
+        "config.regions[]",
+        "recorder-missing-in-the-region",
+        lambda w, s: _cfg(w, s, 0)["recorders"].clear(),
+        r"^configuration recorder .* does not exist \(us-east-1\)",
+    ),
+    Drift(
+        INVARIANT + "one recorder per region",
+        "recorder-of-someone-else",
+        lambda w, s: _cfg(w, s)["recorders"][0].update(name="default"),
+        r"^Config in us-west-2: the region already has the recorder default",
+    ),
+    Drift(
+        "config.role.arn",
+        "recorder-role",
+        lambda w, s: _cfg(w, s)["recorders"][0].update(roleARN="arn:aws:iam::1:role/x"),
+        r"^configuration recorder .*: role is arn:aws:iam::1:role/x",
+    ),
+    Drift(
+        INVARIANT + "all supported resource types",
+        "recorder-some-types",
+        lambda w, s: _cfg(w, s)["recorders"][0]["recordingGroup"].update(allSupported=False),
+        r"^configuration recorder .*: allSupported is False",
+    ),
+    Drift(
+        "config.global_resources_region",
+        "recorder-global-types",
+        lambda w, s: _cfg(w, s, 0)["recorders"][0]["recordingGroup"].update(
+            includeGlobalResourceTypes=False
+        ),
+        r"^configuration recorder .*: includeGlobalResourceTypes is False, want True",
+    ),
+    Drift(
+        INVARIANT + "recording",
+        "recorder-stopped",
+        lambda w, s: _cfg(w, s)["status"].update({s["config"]["name"]: False}),
+        r"^configuration recorder .* \(us-west-2\) is not recording",
+    ),
+    Drift(
+        "config.bucket",
+        "channel-bucket",
+        lambda w, s: _cfg(w, s)["channels"][0].update(s3BucketName="other"),
+        r"^delivery channel .*: bucket is 'other'",
+    ),
+    Drift(
+        "config.kms_key_arn",
+        "channel-kms-key",
+        lambda w, s: _cfg(w, s)["channels"][0].pop("s3KmsKeyArn"),
+        r"^delivery channel .*: KMS key is None",
+    ),
+    Drift(
+        "config.delivery_frequency",
+        "channel-frequency",
+        lambda w, s: _cfg(w, s)["channels"][0].update(
+            configSnapshotDeliveryProperties={"deliveryFrequency": "One_Hour"}
+        ),
+        r"^delivery channel .*: snapshot frequency is 'One_Hour'",
+    ),
+    Drift(
+        INVARIANT + "no delivery channel prefix",
+        "channel-prefix",
+        lambda w, s: _cfg(w, s)["channels"][0].update(s3KeyPrefix="x"),
+        r"^delivery channel .*: S3 key prefix is 'x'",
+    ),
+    Drift(
+        "config.name",
+        "channel-deleted",
+        lambda w, s: _cfg(w, s)["channels"].clear(),
+        r"^delivery channel .* does not exist",
+    ),
+    Drift(
+        "config.rules[].name",
+        "rule-deleted",
+        lambda w, s: _cfg(w, s)["rules"].pop(s["config"]["rules"][-1]["name"]),
+        r"^Config rule .* does not exist \(us-west-2\)",
+    ),
+    Drift(
+        "config.rules[].identifier",
+        "rule-identifier",
+        lambda w, s: _config_rule(w, s)["Source"].update(SourceIdentifier="EC2_STOPPED_INSTANCE"),
+        r"^Config rule .*: identifier is 'EC2_STOPPED_INSTANCE'",
+    ),
+    Drift(
+        INVARIANT + "AWS managed rule",
+        "rule-owner",
+        lambda w, s: _config_rule(w, s)["Source"].update(Owner="CUSTOM_LAMBDA"),
+        r"^Config rule .*: source is 'CUSTOM_LAMBDA'",
+    ),
+    Drift(
+        "config.rules[].resource_types[]",
+        "rule-scope",
+        lambda w, s: _config_rule(w, s).pop("Scope"),
+        r"^Config rule .*: resource types is \[\]",
+    ),
+    Drift(
+        # The default rules have no parameters (an empty map is no field): a parameter
+        # added by hand is drift all the same.
+        INVARIANT + "rule parameters as the spec says",
+        "rule-parameters",
+        lambda w, s: _config_rule(w, s).update(InputParameters='{"kmsId": "x"}'),
+        r"^Config rule .*: parameters is ",
+    ),
+    Drift(
+        "config.rules[].description",
+        "rule-description",
+        lambda w, s: _config_rule(w, s).update(Description="x"),
+        r"^Config rule .*: description is 'x'",
+    ),
+    Drift(
+        INVARIANT + "rule active",
+        "rule-deleting",
+        lambda w, s: _config_rule(w, s).update(ConfigRuleState="DELETING"),
+        r"^Config rule .*: state is 'DELETING'",
+    ),
+    Drift(
+        "tags.*",
+        "rule-tags",
+        lambda w, s: next(iter(_cfg(w, s)["tags"].values())).clear(),
+        r"^Config rule .* \(us-west-2\): tags differ",
+    ),
+]
+
+
 TABLE = {
     "network": NETWORK,
     "security": SECURITY,
@@ -2149,6 +2489,7 @@ TABLE = {
     "elasticache": ELASTICACHE,
     "backup": BACKUP,
     "dr-state": DR_STATE,
+    "audit": AUDIT,
 }
 
 # Spec fields no drift case changes, each with the reason it is not a comparison.
@@ -2224,6 +2565,12 @@ NOT_COMPARED = {
         "(ssm_parameter's overwrite_value never leaves its tags too), so that no converge "
         "can race a DR runbook's write. Re-tagging without touching the value needs the "
         "dr_state module (docs/aws.md, the DR state row)",
+    },
+    "audit": {
+        "region": "the trail's home region: the region the module describes it in",
+        "account_id": "builds outputs.trail.arn (an output)",
+        "config.enabled": "whether AWS Config is described at all (off: nothing of it is "
+        "managed, so there is nothing to compare)",
     },
 }
 
