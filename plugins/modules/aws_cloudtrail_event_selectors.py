@@ -13,7 +13,8 @@ description:
     module sets the trail's event selectors to exactly one basic selector - management
     events of the given I(read_write_type), without the excluded event sources, no data
     events - and replaces whatever else the trail has (advanced selectors, data events).
-  - Describe-first; a converged trail costs one read call.
+  - Describe-first; a converged trail costs one read call. In check mode, a trail that does
+    not exist yet is reported as changed (its selectors would be set).
 author:
   - tradeops engineers (@tradeops)
 options:
@@ -62,6 +63,7 @@ differences:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_audit import (  # noqa: E402
+    error_code,
     management_selector,
     selector_differences,
 )
@@ -84,6 +86,11 @@ def main():
     try:
         answer = client.get_event_selectors(TrailName=p["trail_name"])
     except Exception as err:
+        if module.check_mode and error_code(err) == "TrailNotFoundException":
+            # --check before the trail exists (its task was only reported): it would be set.
+            module.exit_json(
+                changed=True, event_selectors=[want], differences=["the trail does not exist yet"]
+            )
         module.fail_json_aws(err, msg=f"Could not read the event selectors of {p['trail_name']}")
     differences = selector_differences(want, answer)
     if differences and not module.check_mode:
