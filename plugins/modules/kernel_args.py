@@ -117,8 +117,8 @@ EXAMPLES = r"""
 - name: Write the tuning profile's kernel arguments
   tradeops.platform.kernel_args:
     owner: engine_tuning
-    args: "{{ __engine_tuning_render.kernel_args }}"
-    owned_keys: "{{ __engine_tuning_render.kernel_arg_keys }}"
+    args: "{{ engine_tuning_render.kernel_args }}"
+    owned_keys: "{{ engine_tuning_render.kernel_arg_keys }}"
   register: __engine_tuning_kargs
 
 - name: Remove every argument the owner ever set
