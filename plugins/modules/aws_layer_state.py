@@ -93,13 +93,20 @@ import tempfile  # noqa: E402
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
 from ansible_collections.tradeops.platform.plugins.module_utils import aws_layers  # noqa: E402
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_alarms import alarms_state  # noqa: E402
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_audit import audit_state  # noqa: E402
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_backup import backup_state  # noqa: E402
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_edge import edge_state  # noqa: E402
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_state import LAYERS  # noqa: E402
 
 # Every layer's state function; AWS Backup's lives in its own module_utils.
-STATES = {**LAYERS, "audit": audit_state, "backup": backup_state, "edge": edge_state}
+STATES = {
+    **LAYERS,
+    "audit": audit_state,
+    "backup": backup_state,
+    "edge": edge_state,
+    "alarms": alarms_state,
+}
 
 
 def write_outputs(path, outputs):

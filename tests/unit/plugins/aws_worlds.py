@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_alarms import alarms_state
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_audit import audit_state
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_backup import backup_state
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks import logging_payload
@@ -24,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from .aws_specs import ACCOUNT, STATE_LAYER
 
-STATES = {**LAYERS, "audit": audit_state, "backup": backup_state}
+STATES = {**LAYERS, "audit": audit_state, "backup": backup_state, "alarms": alarms_state}
 
 
 def missing(op, code="NotFound"):
@@ -216,6 +217,11 @@ class SecretsManager(Fake):
             raise missing("DescribeSecret", "ResourceNotFoundException")
         return self.d["secrets"][SecretId]
 
+    def get_secret_value(self, SecretId):
+        if SecretId not in self.d.get("values", {}):
+            raise missing("GetSecretValue", "ResourceNotFoundException")
+        return {"SecretString": self.d["values"][SecretId]}
+
 
 class Kinesis(Fake):
     def _stream(self, StreamName):
@@ -378,10 +384,34 @@ class Backup(Fake):
 
 
 class CloudWatch(Fake):
-    def describe_alarms(self, AlarmNames, AlarmTypes):
+    def describe_alarms(self, AlarmTypes, AlarmNames=None, AlarmNamePrefix=None):
         return {
-            "MetricAlarms": [a for a in self.d.get("alarms", []) if a["AlarmName"] in AlarmNames]
+            "MetricAlarms": [
+                a
+                for a in self.d.get("alarms", [])
+                if (AlarmNames is None or a["AlarmName"] in AlarmNames)
+                and (AlarmNamePrefix is None or a["AlarmName"].startswith(AlarmNamePrefix))
+            ]
         }
+
+    def list_tags_for_resource(self, ResourceARN):
+        return {"Tags": tag_list(self.d.get("tags", {}).get(ResourceARN, {}))}
+
+
+class SNS(Fake):
+    def _topic(self, TopicArn):
+        if TopicArn not in self.d.get("topics", {}):
+            raise missing("GetTopicAttributes", "NotFound")
+        return self.d["topics"][TopicArn]
+
+    def get_topic_attributes(self, TopicArn):
+        return {"Attributes": self._topic(TopicArn)["attributes"]}
+
+    def list_tags_for_resource(self, ResourceArn):
+        return {"Tags": tag_list(self._topic(ResourceArn)["tags"])}
+
+    def list_subscriptions_by_topic(self, TopicArn):
+        return {"Subscriptions": self._topic(TopicArn)["subscriptions"]}
 
 
 class SSM(Fake):
@@ -472,6 +502,7 @@ SERVICES = {
     "elasticache": ElastiCache,
     "backup": Backup,
     "cloudwatch": CloudWatch,
+    "sns": SNS,
     "cloudtrail": CloudTrail,
     "config": Config,
     "ssm": SSM,
@@ -1401,6 +1432,96 @@ def audit_world(spec):
     return world
 
 
+# --------------------------------------------------------------------------- alarms
+# The data key's policy in the alarms world: the account's root statement and CloudWatch's
+# use of the key for encrypted topics.
+CLOUDWATCH_KEY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+        },
+    ],
+}
+
+
+def metric_alarm(region, want, actions=None):
+    """DescribeAlarms' MetricAlarms entry of an alarm exactly as its spec entry says."""
+    actions = list(want["actions"] if actions is None else actions)
+    return {
+        "AlarmName": want["name"],
+        "AlarmArn": f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{want['name']}",
+        "Namespace": want["namespace"],
+        "MetricName": want["metric"],
+        "Dimensions": [{"Name": k, "Value": str(v)} for k, v in want["dimensions"].items()],
+        "Statistic": want["statistic"],
+        "ComparisonOperator": want["comparison"],
+        "Threshold": float(want["threshold"]),
+        "Period": int(want["period"]),
+        "EvaluationPeriods": int(want["evaluation_periods"]),
+        "DatapointsToAlarm": int(want["datapoints_to_alarm"]),
+        "TreatMissingData": want["treat_missing_data"],
+        "AlarmActions": actions,
+        "OKActions": list(actions),
+        "ActionsEnabled": True,
+        "AlarmDescription": want["description"],
+    }
+
+
+def alarms_world(spec):
+    """The topics (attributes, tags, confirmed subscriptions; an endpoint_secret's value in
+    Secrets Manager of the home region), the data keys' policies, the alarms with their tags."""
+    home = spec["regions"][0]["region"]
+    world = World(home)
+    tags = spec["tags"]
+    for entry in spec["regions"]:
+        region = entry["region"]
+        topics = world.d("sns", region).setdefault("topics", {})
+        for topic in entry["topics"]:
+            subs = []
+            for n, sub in enumerate(topic["subscriptions"]):
+                endpoint = sub.get("endpoint")
+                if endpoint is None:
+                    endpoint = f"https://events.example.invalid/integration/key-{n}/enqueue"
+                    world.d("secretsmanager", home).setdefault("values", {})[sub["secret"]] = (
+                        endpoint
+                    )
+                subs.append(
+                    {
+                        "SubscriptionArn": f"{topic['arn']}:sub-{n}",
+                        "Protocol": sub["protocol"],
+                        "Endpoint": endpoint,
+                        "TopicArn": topic["arn"],
+                    }
+                )
+            topics[topic["arn"]] = {
+                "attributes": {
+                    "TopicArn": topic["arn"],
+                    "KmsMasterKeyId": topic["key_arn"],
+                    "DisplayName": topic["display_name"],
+                },
+                "tags": dict(tags),
+                "subscriptions": subs,
+            }
+            world.d("kms", region).setdefault("keys", {})[topic["key_arn"]] = {
+                "KeyId": topic["key_arn"],
+                "policy": copy.deepcopy(CLOUDWATCH_KEY_POLICY),
+            }
+        cloudwatch = world.d("cloudwatch", region)
+        cloudwatch["alarms"] = [metric_alarm(region, a) for a in entry["alarms"]]
+        cloudwatch["tags"] = {a["AlarmArn"]: dict(tags) for a in cloudwatch["alarms"]}
+    return world
+
+
 BUILDERS = {
     "network": network_world,
     "security": security_world,
@@ -1414,6 +1535,7 @@ BUILDERS = {
     "backup": backup_world,
     "dr-state": dr_state_world,
     "audit": audit_world,
+    "alarms": alarms_world,
 }
 
 
