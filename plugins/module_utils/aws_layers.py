@@ -36,7 +36,6 @@ LAYERS = (
     layer("dr-state"),
     layer("kinesis", needs=["security"]),
     layer("s3", needs=["security"]),
-    layer("backup", needs=["security"]),
     # The trail delivers into the S3 layer's compliance bucket, encrypted with the data key.
     layer("audit", needs=["security", "s3"]),
     layer("fleet", needs=["network", "security"]),
@@ -48,6 +47,10 @@ LAYERS = (
     # RDS builds its cross-region replica in the DR network.
     layer("rds", needs=["network", "network-dr", "security"]),
     layer("elasticache", needs=["network", "security"]),
+    # CloudWatch alarms on what the layers above built, to SNS topics per severity.
+    layer("alarms", needs=["security", "kinesis", "fleet", "fleet-dr", "rds", "elasticache"]),
+    # AWS Backup's alarms notify the alarms layer's topics (its outputs).
+    layer("backup", needs=["security", "alarms"]),
 )
 
 BY_NAME = {entry.name: entry for entry in LAYERS}

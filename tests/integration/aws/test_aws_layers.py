@@ -1247,3 +1247,182 @@ def test_teardown_removed_the_audit_layer(created, moto, outputs_dir):
         assert not cfg.describe_configuration_recorders()["ConfigurationRecorders"], region
         assert not cfg.describe_delivery_channels()["DeliveryChannels"], region
         assert not cfg.describe_config_rules()["ConfigRules"], region
+
+
+# ------------------------------------------------------------- the alarms layer
+# roles/aws_alarms on the platform `created` built: a topic per severity in both regions,
+# KMS-encrypted, every alarm (the layer's, AWS Backup's) notifying one of them; an alarm
+# deleted by hand found by the describe (--check) and put back; the teardown's last test
+# checks nothing of it is left.
+ALARMS_ONLY = {"tradeops_aws_layers": ["alarms"]}
+ALARM_FAMILIES = ("rds", "redis", "kinesis", "ec2")
+ALARM_SEVERITIES = ("critical", "warning")
+
+
+def _alarms_outputs(outputs_dir):
+    return json.loads((outputs_dir / "alarms.json").read_text())
+
+
+def _alarms_everywhere(moto):
+    """Every metric alarm of the account, by region."""
+    return {
+        region: moto.client("cloudwatch", region).describe_alarms()["MetricAlarms"]
+        for region in ("us-east-1", DR)
+    }
+
+
+def _alarm_topics(moto, region):
+    sns = moto.client("sns", region)
+    return {
+        t["TopicArn"]: sns.get_topic_attributes(TopicArn=t["TopicArn"])["Attributes"]
+        for t in sns.list_topics()["Topics"]
+    }
+
+
+def test_alarms_every_alarm_notifies_an_encrypted_topic_that_exists(created, moto, outputs_dir):
+    out = _alarms_outputs(outputs_dir)
+    alarms = _alarms_everywhere(moto)
+    for region, topics_key in (("us-east-1", "topics"), (DR, "dr_topics")):
+        topics = _alarm_topics(moto, region)
+        # One topic per severity, encrypted with the region's data key, tagged.
+        assert set(out[topics_key]) == set(ALARM_SEVERITIES), out
+        for severity, arn in out[topics_key].items():
+            assert arn.endswith(f":{region}:123456789012:tradeops-lab-alarms-{severity}")
+            assert topics[arn]["KmsMasterKeyId"] == _data_key(moto, region), (region, arn)
+            sns = moto.client("sns", region)
+            assert _tagged(sns.list_tags_for_resource(ResourceArn=arn)["Tags"]), arn
+            # The lab's subscriptions: HTTPS on 127.0.0.1 only.
+            subs = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+            assert [s["Endpoint"] for s in subs] == [
+                f"https://127.0.0.1:9/tradeops-lab/alarms/{severity}"
+            ], subs
+        # Every alarm of the region (this layer's, AWS Backup's) notifies, on ALARM and on
+        # OK, a topic of its own region that exists.
+        assert alarms[region], region
+        for alarm in alarms[region]:
+            actions = alarm["AlarmActions"]
+            assert actions and alarm["OKActions"] == actions, alarm["AlarmName"]
+            assert alarm["ActionsEnabled"] is True
+            assert set(actions) <= set(topics), (alarm["AlarmName"], actions)
+    names = {r: {a["AlarmName"] for a in alarms[r]} for r in alarms}
+    assert set(out["alarms"]) <= names["us-east-1"] and set(out["dr_alarms"]) <= names[DR]
+    assert out["alarm_count"] == len(out["alarms"]) + len(out["dr_alarms"]) == 19
+    # What the seeds ask to watch, on the lab's resources (the DR replica's and DR engine's
+    # alarms in the DR region).
+    for name in (
+        "tradeops-lab-rds-cpu",
+        "tradeops-lab-rds-free-storage",
+        "tradeops-lab-rds-connections",
+        "tradeops-lab-rds-replica-1-lag",
+        "tradeops-lab-redis-001-memory",
+        "tradeops-lab-redis-001-evictions",
+        "tradeops-lab-redis-001-replication-lag",
+        "tradeops-lab-kinesis-market-data-iterator-age",
+        "tradeops-lab-kinesis-order-events-write-throttled",
+        "tradeops-lab-ec2-engine-metal-1-status-check",
+    ):
+        assert name in out["alarms"], name
+    assert {"tradeops-lab-rds-dr-lag-critical", "tradeops-lab-ec2-engine-west-1-status-check"} <= (
+        set(out["dr_alarms"])
+    )
+    by_name = {a["AlarmName"]: a for a in alarms["us-east-1"]}
+    storage = by_name["tradeops-lab-rds-free-storage"]
+    assert storage["Dimensions"] == [{"Name": "DBInstanceIdentifier", "Value": "tradeops-lab-pg"}]
+    assert (storage["Threshold"], storage["AlarmActions"]) == (
+        10 * 2**30,
+        [out["topics"]["critical"]],
+    )
+    tags = moto.client("cloudwatch").list_tags_for_resource(ResourceARN=storage["AlarmArn"])
+    assert _tagged(tags["Tags"])
+    # AWS Backup's alarms notify the warning topic (aws_backup_alarm_severity).
+    for name in ("tradeops-lab-backup-failed", "tradeops-lab-backup-age"):
+        assert by_name[name]["AlarmActions"] == [out["topics"]["warning"]], by_name[name]
+
+
+def test_alarms_an_alarm_deleted_by_hand_is_found_and_put_back(created, moto, aws_api, outputs_dir):
+    """Two alarms deleted outside Ansible (one in the DR region) and the critical topic given
+    a subscription from Secrets Manager: --check names the changes without a mutating call,
+    one run puts back exactly those alarms and subscribes the secret's endpoint (never
+    logged), and the run after it changes nothing."""
+    home, dr = moto.client("cloudwatch"), moto.client("cloudwatch", DR)
+    home.delete_alarms(AlarmNames=["tradeops-lab-rds-cpu"])
+    dr.delete_alarms(AlarmNames=["tradeops-lab-rds-dr-lag"])
+    endpoint = "https://127.0.0.1:9/tradeops-lab/pager/KEY-from-the-secret"
+    moto.client("secretsmanager").create_secret(
+        Name="tradeops-lab/alarms/pager", SecretString=endpoint
+    )
+    subscriptions = {
+        "critical": [
+            {"protocol": "https", "endpoint": "https://127.0.0.1:9/tradeops-lab/alarms/critical"},
+            {"protocol": "https", "endpoint_secret": "tradeops-lab/alarms/pager"},
+        ],
+        "warning": [
+            {"protocol": "https", "endpoint": "https://127.0.0.1:9/tradeops-lab/alarms/warning"}
+        ],
+    }
+    extra = json.dumps({**ALARMS_ONLY, "aws_alarms_subscriptions": subscriptions})
+    proc, calls = _run(aws_api, outputs_dir, "--tags", "alarms", "-e", extra, "--check")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _recap(proc.stdout)["aws-alarms"]["changed"] >= 1, proc.stdout[-4000:]
+    assert not ApiLog.mutating(calls), ApiLog.mutating(calls)
+    assert "tradeops-lab-rds-cpu" not in {
+        a["AlarmName"] for a in home.describe_alarms()["MetricAlarms"]
+    }
+
+    mark = aws_api.mark()
+    env = dict(_env(aws_api, outputs_dir), ANSIBLE_SHOW_CUSTOM_STATS="true")
+    proc = run_playbook(SITE, "--tags", "alarms", "-e", extra, env=env)
+    TRANSCRIPTS.append(proc.stdout + proc.stderr)
+    calls = aws_api.since(mark)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert ApiLog.mutating(calls) == {"PutMetricAlarm": 2, "Subscribe": 2}, ApiLog.mutating(calls)
+    assert "KEY-from-the-secret" not in proc.stdout + proc.stderr
+    names = {a["AlarmName"] for a in home.describe_alarms()["MetricAlarms"]}
+    assert "tradeops-lab-rds-cpu" in names
+    assert "tradeops-lab-rds-dr-lag" in {
+        a["AlarmName"] for a in dr.describe_alarms()["MetricAlarms"]
+    }
+    for region in ("us-east-1", DR):
+        sns = moto.client("sns", region)
+        arn = _alarms_outputs(outputs_dir)["topics" if region != DR else "dr_topics"]["critical"]
+        got = {
+            s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+        }
+        assert endpoint in got, (region, got)
+    # The run summary names the topics and the alarm count.
+    stats = proc.stdout.split("CUSTOM STATS")[-1]
+    assert "tradeops-lab-alarms-critical, tradeops-lab-alarms-warning" in stats, stats
+    assert "19 CloudWatch alarms" in stats, stats
+
+    proc, calls = _run(aws_api, outputs_dir, "--tags", "alarms", "-e", extra)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _recap(proc.stdout)["aws-alarms"]["changed"] == 0, proc.stdout[-4000:]
+    assert not ApiLog.mutating(calls), ApiLog.mutating(calls)
+    # Back to the lab inventory's subscriptions for the tests after this one.
+    for region in ("us-east-1", DR):
+        sns = moto.client("sns", region)
+        for sub in sns.list_subscriptions()["Subscriptions"]:
+            if sub["Endpoint"] == endpoint:
+                sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
+    moto.client("secretsmanager").delete_secret(
+        SecretId="tradeops-lab/alarms/pager", ForceDeleteWithoutRecovery=True
+    )
+
+
+def test_teardown_removed_the_alarms_layer(created, moto):
+    """Runs after test_teardown_removes_the_environment (conftest.py): no alarm of the layer's
+    families, topic or subscription is left in either region."""
+    for region in ("us-east-1", DR):
+        alarms = moto.client("cloudwatch", region).describe_alarms()["MetricAlarms"]
+        left = [
+            a["AlarmName"]
+            for a in alarms
+            if a["AlarmName"].startswith(tuple(f"tradeops-lab-{f}-" for f in ALARM_FAMILIES))
+        ]
+        assert not left, (region, left)
+        sns = moto.client("sns", region)
+        assert not [
+            t for t in sns.list_topics()["Topics"] if ":tradeops-lab-alarms-" in t["TopicArn"]
+        ]
+        subs = sns.list_subscriptions()["Subscriptions"]
+        assert not [s for s in subs if ":tradeops-lab-alarms-" in s["TopicArn"]], region

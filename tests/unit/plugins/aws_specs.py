@@ -80,6 +80,22 @@ def earlier_outputs(region: str, dr_region: str) -> dict:
         "buckets": {k: {"name": f"{prefix}-{k}"} for k in ("backups", "logs", "compliance")},
         "object_locked": [f"{prefix}-compliance"],
     }
+    # What the alarms layer watches: the RDS primary and replicas (the DR one in the DR
+    # region), the Redis members, the streams, both regions' engines.
+    out["rds"] = {
+        "primary": {"identifier": "db-1"},
+        "replicas": {
+            "replica-1": {"identifier": "db-1-replica-1", "region": region},
+            "dr": {"identifier": "db-1-dr", "region": dr_region},
+        },
+    }
+    out["elasticache"] = {"replication_group_id": "rg", "members": ["rg-001", "rg-002"]}
+    out["kinesis"] = {"streams": {"market-data": {"name": "market-data"}}}
+    for layer, where in (("fleet", region), ("fleet-dr", dr_region)):
+        out[layer] = {"region": where, "instances": {f"engine-{where}": {"id": f"i-{where}"}}}
+    # The alarms layer's topics, which AWS Backup's alarms notify too.
+    topic = f"arn:aws:sns:{region}:{ACCOUNT}:alarms"
+    out["alarms"] = {"topics": {s: f"{topic}-{s}" for s in ("critical", "warning")}}
     return out
 
 
@@ -89,7 +105,8 @@ def _outputs_file(raw: str, dr: bool) -> str | None:
         return None
     if "'s3'" in raw:
         return "s3"
-    for name in ("dr-state", "security", "network-dr"):
+    layers = ("dr-state", "security", "network-dr", "rds", "elasticache", "kinesis", "fleet-dr")
+    for name in (*layers, "fleet", "alarms"):
         if f"'{name}'" in raw:
             return name
     if "network" in raw:

@@ -20,6 +20,7 @@ from ansible_collections.tradeops.platform.plugins.filter.aws_backup import (
 )
 from jinja2.nativetypes import NativeEnvironment
 
+from .aws_specs import earlier_outputs
 from .aws_specs import render as render_spec
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -403,17 +404,22 @@ def test_the_filter_describes_exactly_the_backup_layers_alarms(inventory):
             {
                 k: v
                 for k, v in (yaml.safe_load(path.read_text()) or {}).items()
-                if k in ("aws_backup_max_age_hours", "aws_backup_alarm_actions")
+                if k
+                in (
+                    "aws_backup_max_age_hours",
+                    "aws_backup_alarm_actions",
+                    "aws_backup_alarm_severity",
+                )
             }
         )
     home_vault = spec["vaults"][0]["name"]
-    got = aws_backup_alarms(
-        home_vault,
-        spec["plan"]["region"],
-        layer["aws_backup_max_age_hours"],
-        layer["aws_backup_alarm_actions"],
-    )
+    region = spec["plan"]["region"]
+    # Besides aws_backup_alarm_actions, the alarms layer's topic of the severity (its outputs).
+    topics = earlier_outputs(region, spec["vaults"][1]["region"])["alarms"]["topics"]
+    actions = layer["aws_backup_alarm_actions"] + [topics[layer["aws_backup_alarm_severity"]]]
+    got = aws_backup_alarms(home_vault, region, layer["aws_backup_max_age_hours"], actions)
     assert got == spec["alarms"]
+    assert actions[-1] == f"arn:aws:sns:{region}:{ACCOUNT}:alarms-warning"
     # Named after their vault: the layer's <name>-backup-*, re-protect's <name>-dr-backup-*
     # on the layer's DR vault (the DR region's plan's own).
     assert [a["name"] for a in got] == [f"{home_vault}-backup-failed", f"{home_vault}-backup-age"]

@@ -41,6 +41,7 @@ MAPS = {
     "parameter_group.parameters",
     "nodegroups[].labels",
     "alarms[].dimensions",
+    "regions[].alarms[].dimensions",
 }
 INVARIANT = "(invariant) "
 
@@ -2477,6 +2478,217 @@ AUDIT = [
 ]
 
 
+# --------------------------------------------------------------------------- alarms
+def _sns_topic(w, s, n=0, region=0):
+    entry = s["regions"][region]
+    return w.d("sns", entry["region"])["topics"][entry["topics"][n]["arn"]]
+
+
+def _cw_alarm(w, s, region=0):
+    return w.d("cloudwatch", s["regions"][region]["region"])["alarms"][0]
+
+
+def _cw_alarm_set(**values):
+    return lambda w, s: _cw_alarm(w, s).update(values)
+
+
+def _subscription(w, s, kind):
+    """A topic's subscription whose spec entry has `kind` (endpoint, secret); both entries."""
+    for entry in s["regions"]:
+        for want in entry["topics"]:
+            for n, sub in enumerate(want["subscriptions"]):
+                if kind in sub:
+                    got = w.d("sns", entry["region"])["topics"][want["arn"]]
+                    return got["subscriptions"][n], sub
+    raise LookupError(kind)
+
+
+def _secret_rotated(w, s):
+    """The secret now holds another endpoint than the one subscribed."""
+    _got, want = _subscription(w, s, "secret")
+    home = s["regions"][0]["region"]
+    w.d("secretsmanager", home)["values"][want["secret"]] = "https://events.example.invalid/new"
+
+
+def _topic_moved(w, s):
+    topics = w.d("sns", s["regions"][0]["region"])["topics"]
+    topics["arn:aws:sns:us-east-1:1:elsewhere"] = topics.pop(s["regions"][0]["topics"][0]["arn"])
+
+
+def _extra_owned_alarm(w, s):
+    alarm = copy.deepcopy(_cw_alarm(w, s))
+    alarm["AlarmName"] = s["owned"][0] + "gone-lag"
+    w.d("cloudwatch", s["regions"][0]["region"])["alarms"].append(alarm)
+
+
+ALARMS = [
+    Drift(
+        "regions[].topics[].name",
+        "topic-deleted",
+        lambda w, s: w.d("sns", s["regions"][0]["region"])["topics"].clear(),
+        r"^topic .* \(us-east-1\) does not exist",
+    ),
+    Drift(
+        "regions[].region",
+        "dr-topics-deleted",
+        lambda w, s: w.d("sns", s["regions"][1]["region"])["topics"].clear(),
+        r"^topic .* \(us-west-2\) does not exist",
+    ),
+    Drift(
+        "regions[].topics[].arn",
+        "topic-elsewhere",
+        _topic_moved,
+        r"^topic .* does not exist",
+    ),
+    Drift(
+        "regions[].topics[].key_arn",
+        "topic-unencrypted",
+        lambda w, s: _sns_topic(w, s)["attributes"].pop("KmsMasterKeyId"),
+        r"^topic .*: encrypted with nothing",
+    ),
+    Drift(
+        "regions[].topics[].display_name",
+        "topic-display-name",
+        lambda w, s: _sns_topic(w, s)["attributes"].update(DisplayName="x"),
+        r"^topic .*: display name is 'x'",
+    ),
+    Drift(
+        "tags",
+        "topic-tag-removed",
+        lambda w, s: _sns_topic(w, s)["tags"].pop("CostCenter"),
+        r"^topic .*: tags differ",
+    ),
+    Drift(
+        "tags",
+        "alarm-tag-removed",
+        lambda w, s: w.d("cloudwatch", s["regions"][0]["region"])["tags"].clear(),
+        r"^alarm .*: tags differ",
+    ),
+    Drift(
+        "regions[].topics[].subscriptions[].protocol",
+        "subscription-protocol",
+        lambda w, s: _subscription(w, s, "endpoint")[0].update(Protocol="email"),
+        r"^topic .*: no https subscription to https://",
+    ),
+    Drift(
+        "regions[].topics[].subscriptions[].endpoint",
+        "subscription-endpoint",
+        lambda w, s: _subscription(w, s, "endpoint")[0].update(Endpoint="https://127.0.0.1:9/x"),
+        r"^topic .*: no https subscription to https://",
+    ),
+    Drift(
+        "regions[].topics[].subscriptions[].secret",
+        "subscription-secret-rotated",
+        _secret_rotated,
+        r"^topic .*: no https subscription to https://events\.example\.invalid/\.\.\.",
+    ),
+    Drift(
+        INVARIANT + "no confirmed subscription beyond the spec's",
+        "subscription-extra",
+        lambda w, s: _sns_topic(w, s)["subscriptions"].append(
+            {"SubscriptionArn": "arn:aws:sns:x", "Protocol": "email", "Endpoint": "a@b.invalid"}
+        ),
+        r"^topic .*: email subscription to a@b\.invalid is not in the spec",
+    ),
+    Drift(
+        "regions[].alarms[].name",
+        "alarm-deleted",
+        lambda w, s: w.d("cloudwatch", s["regions"][0]["region"])["alarms"].pop(0),
+        r"^alarm .* does not exist",
+    ),
+    Drift(
+        "regions[].alarms[].namespace",
+        "alarm-namespace",
+        _cw_alarm_set(Namespace="x"),
+        r"^alarm .*: namespace is x",
+    ),
+    Drift(
+        "regions[].alarms[].metric",
+        "alarm-metric",
+        _cw_alarm_set(MetricName="x"),
+        r"^alarm .*: metric is x",
+    ),
+    Drift(
+        "regions[].alarms[].dimensions.*",
+        "alarm-dimensions",
+        _cw_alarm_set(Dimensions=[]),
+        r"^alarm .*: dimensions is \[\]",
+    ),
+    Drift(
+        "regions[].alarms[].statistic",
+        "alarm-statistic",
+        _cw_alarm_set(Statistic="SampleCount"),
+        r"^alarm .*: statistic is SampleCount",
+    ),
+    Drift(
+        "regions[].alarms[].comparison",
+        "alarm-comparison",
+        _cw_alarm_set(ComparisonOperator="LessThanLowerThreshold"),
+        r"^alarm .*: comparison is LessThanLowerThreshold",
+    ),
+    Drift(
+        "regions[].alarms[].threshold",
+        "alarm-threshold",
+        _cw_alarm_set(Threshold=12345.0),
+        r"^alarm .*: threshold is 12345\.0",
+    ),
+    Drift(
+        "regions[].alarms[].period",
+        "alarm-period",
+        _cw_alarm_set(Period=10),
+        r"^alarm .*: period is 10,",
+    ),
+    Drift(
+        "regions[].alarms[].evaluation_periods",
+        "alarm-evaluation",
+        _cw_alarm_set(EvaluationPeriods=99),
+        r"^alarm .*: evaluation periods is 99",
+    ),
+    Drift(
+        "regions[].alarms[].datapoints_to_alarm",
+        "alarm-datapoints",
+        _cw_alarm_set(DatapointsToAlarm=99),
+        r"^alarm .*: datapoints to alarm is 99",
+    ),
+    Drift(
+        "regions[].alarms[].treat_missing_data",
+        "alarm-missing-data",
+        _cw_alarm_set(TreatMissingData="ignore"),
+        r"^alarm .*: missing data is ignore",
+    ),
+    Drift(
+        "regions[].alarms[].actions[]",
+        "alarm-actions",
+        _cw_alarm_set(AlarmActions=["arn:x"]),
+        r"^alarm .*: alarm actions is \['arn:x'\]",
+    ),
+    Drift(
+        INVARIANT + "OK actions are the alarm actions",
+        "alarm-ok-actions",
+        _cw_alarm_set(OKActions=[]),
+        r"^alarm .*: OK actions is \[\]",
+    ),
+    Drift(
+        INVARIANT + "alarm actions enabled",
+        "alarm-actions-disabled",
+        _cw_alarm_set(ActionsEnabled=False),
+        r"^alarm .*: actions enabled is False",
+    ),
+    Drift(
+        "regions[].alarms[].description",
+        "alarm-description",
+        _cw_alarm_set(AlarmDescription="x"),
+        r"^alarm .*: description is x",
+    ),
+    Drift(
+        "owned[]",
+        "alarm-of-a-resource-gone",
+        _extra_owned_alarm,
+        r"^alarm .*-gone-lag \(us-east-1\) is not in the spec",
+    ),
+]
+
+
 TABLE = {
     "network": NETWORK,
     "security": SECURITY,
@@ -2490,6 +2702,7 @@ TABLE = {
     "backup": BACKUP,
     "dr-state": DR_STATE,
     "audit": AUDIT,
+    "alarms": ALARMS,
 }
 
 # Spec fields no drift case changes, each with the reason it is not a comparison.
@@ -2571,6 +2784,14 @@ NOT_COMPARED = {
         "account_id": "builds outputs.trail.arn (an output)",
         "config.enabled": "whether AWS Config is described at all (off: nothing of it is "
         "managed, so there is nothing to compare)",
+    },
+    "alarms": {
+        "prefix": "builds the topic and alarm names (compared)",
+        "regions[].topics[].severity": "builds the topic's name (compared)",
+        "regions[].alarms[].key": "the rule the alarm comes from: named in its description "
+        "(compared)",
+        "regions[].alarms[].severity": "picks the alarm's topic (its actions, compared) and "
+        "opens its description (compared)",
     },
 }
 
