@@ -58,8 +58,8 @@ def _oracle(vpc_cidr, cidrs):
     vpc = span(vpc_cidr)
     spans = [span(c) for c in cidrs]
     pairs = list(zip(cidrs, spans, strict=True))
-    outside = [c for c, (lo, _) in pairs if lo < vpc[0]] + [
-        c for c, (_, hi) in pairs if hi > vpc[1]
+    outside = [c for c, (lo, hi) in pairs if lo < vpc[0]] + [
+        c for c, (lo, hi) in pairs if hi > vpc[1]
     ]
     overlaps = [
         f"{cidrs[i]} and {cidrs[j]}"
@@ -89,7 +89,7 @@ def test_random_plans_agree_with_ipaddress(seed):
         return f"{address}/{prefix}"
 
     vpc = cidr(16, 20)
-    plan = [cidr(20, 28) for _ in range(rng.randint(0, 9))]
+    plan = [cidr(20, 28) for n in range(rng.randint(0, 9))]
     got = address_problems(vpc, subnets(*plan))
     assert {k: got[k] for k in ("outside", "overlaps", "misaligned")} == _oracle(vpc, plan)
 
