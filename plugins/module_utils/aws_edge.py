@@ -790,7 +790,13 @@ def edge_state(clients, spec):
     acm = clients("acm")
     tags = spec["tags"]
     differences = []
-    outputs = {"region": spec["region"], "target_groups": {}, "listeners": {}}
+    # The names the load balancer serves (the DNS layer checks its records against them).
+    outputs = {
+        "region": spec["region"],
+        "hosts": list(spec["certificate"]["domains"]),
+        "target_groups": {},
+        "listeners": {},
+    }
 
     cert_want = spec["certificate"]
     cert, cert_tags, count = find_certificate(acm, cert_want)

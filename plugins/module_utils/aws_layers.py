@@ -32,10 +32,15 @@ LAYERS = (
     layer("network"),
     layer("network-dr", role="network", dr=True),
     layer("security"),
-    layer("dns"),
     layer("dr-state"),
     layer("kinesis", needs=["security"]),
     layer("s3", needs=["security"]),
+    # The front door of each region: a load balancer in the public subnets of the network
+    # (network-dr), its access logs into the S3 layer's logs bucket (its DR copy).
+    layer("edge", needs=["network", "s3"]),
+    layer("edge-dr", role="edge", dr=True, needs=["network-dr", "s3"]),
+    # The failover pairs alias both regions' load balancers.
+    layer("dns", needs=["edge", "edge-dr"]),
     # The trail delivers into the S3 layer's compliance bucket, encrypted with the data key.
     layer("audit", needs=["security", "s3"]),
     layer("fleet", needs=["network", "security"]),

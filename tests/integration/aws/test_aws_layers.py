@@ -457,7 +457,7 @@ def test_security_posture(created, moto):
 
     s3 = moto.client("s3")
     buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    assert len(buckets) == 6
+    assert len(buckets) == 7  # logs-dr: the DR load balancer's access logs
     for name in buckets:
         region = s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
         s3r = moto.client("s3", region)
@@ -1426,3 +1426,283 @@ def test_teardown_removed_the_alarms_layer(created, moto):
         ]
         subs = sns.list_subscriptions()["Subscriptions"]
         assert not [s for s in subs if ":tradeops-lab-alarms-" in s["TopicArn"]], region
+
+
+# ------------------------------------------------------------- the edge layers
+# roles/aws_edge on the platform `created` built, in both regions: the load balancer, its
+# certificate, listeners and target groups, the web ACL in front of it. conftest.py runs
+# these before the teardown tests; the last one, after them.
+EDGE_ONLY = json.dumps({"tradeops_aws_layers": ["edge"]})
+EDGE_REGIONS = ("us-east-1", DR)
+
+
+def _edge_outputs(outputs_dir, layer):
+    return json.loads((outputs_dir / f"{layer}.json").read_text())
+
+
+def _edge_of(outputs_dir, region):
+    """(edge outputs, network outputs, logs bucket) of one region's copy."""
+    dr = region != "us-east-1"
+    s3 = _edge_outputs(outputs_dir, "s3")
+    return (
+        _edge_outputs(outputs_dir, "edge-dr" if dr else "edge"),
+        _edge_outputs(outputs_dir, "network-dr" if dr else "network"),
+        s3["dr_buckets" if dr else "buckets"]["logs"]["name"],
+    )
+
+
+@pytest.mark.parametrize("region", EDGE_REGIONS)
+def test_edge_alb_is_internet_facing_in_the_public_subnets_with_access_logs(
+    created, moto, outputs_dir, region
+):
+    edge, network, logs_bucket = _edge_of(outputs_dir, region)
+    elbv2 = moto.client("elbv2", region)
+    arn = edge["load_balancer"]["arn"]
+    (lb,) = elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]
+    assert (lb["LoadBalancerName"], lb["Type"], lb["Scheme"]) == (
+        "tradeops-lab",
+        "application",
+        "internet-facing",
+    )
+    assert lb["VpcId"] == network["vpc_id"]
+    public = sorted(s["id"] for s in network["subnets"]["public"])
+    assert sorted(z["SubnetId"] for z in lb["AvailabilityZones"]) == public
+    assert lb["SecurityGroups"] == [network["security_groups"]["alb"]]
+    # What the DNS layer aliases.
+    assert edge["load_balancer"]["dns_name"] == lb["DNSName"]
+    assert edge["load_balancer"]["canonical_hosted_zone_id"] == lb["CanonicalHostedZoneId"]
+    attrs = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
+    }
+    assert attrs["access_logs.s3.enabled"] == "true"
+    assert (attrs["access_logs.s3.bucket"], attrs["access_logs.s3.prefix"]) == (logs_bucket, "alb")
+    assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attrs["deletion_protection.enabled"] == "false"  # the lab's; the role default is on
+    # Access logs go to a bucket of the load balancer's region, encrypted with SSE-S3 (the
+    # only encryption ALB log delivery supports).
+    s3 = moto.client("s3", region)
+    where = s3.get_bucket_location(Bucket=logs_bucket).get("LocationConstraint") or "us-east-1"
+    assert where == region
+    sse = s3.get_bucket_encryption(Bucket=logs_bucket)["ServerSideEncryptionConfiguration"]
+    assert sse["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    arns = [arn, *(tg["arn"] for tg in edge["target_groups"].values())]
+    for item in elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"]:
+        assert _tagged(item["Tags"]), item["ResourceArn"]
+
+
+@pytest.mark.parametrize("region", EDGE_REGIONS)
+def test_edge_serves_https_with_tls13_redirects_http_and_routes_by_host(
+    created, moto, outputs_dir, region
+):
+    edge, network, _logs = _edge_of(outputs_dir, region)
+    elbv2 = moto.client("elbv2", region)
+    found = elbv2.describe_listeners(LoadBalancerArn=edge["load_balancer"]["arn"])["Listeners"]
+    listeners = {item["Port"]: item for item in found}
+    assert set(listeners) == {80, 443}
+    http, https = listeners[80], listeners[443]
+    assert http["Protocol"] == "HTTP"
+    (redirect,) = http["DefaultActions"]
+    assert redirect["Type"] == "redirect"
+    assert {k: redirect["RedirectConfig"][k] for k in ("Protocol", "Port", "StatusCode")} == {
+        "Protocol": "HTTPS",
+        "Port": "443",
+        "StatusCode": "HTTP_301",
+    }
+    assert https["Protocol"] == "HTTPS"
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    (policy,) = elbv2.describe_ssl_policies(Names=[https["SslPolicy"]])["SslPolicies"]
+    assert set(policy["SslProtocols"]) == {"TLSv1.3", "TLSv1.2"}
+    assert [c["CertificateArn"] for c in https["Certificates"]] == [edge["certificate"]["arn"]]
+    # The certificate covers the failover names and the region's own.
+    hosts = {
+        f"{key}.{where}lab.tradeops.example"
+        for key in ("api", "ws")
+        for where in ("", f"{region}.")
+    }
+    cert = moto.client("acm", region).describe_certificate(
+        CertificateArn=edge["certificate"]["arn"]
+    )["Certificate"]
+    assert cert["Status"] == "ISSUED" and cert["Type"] == "IMPORTED"  # the lab's self-signed
+    assert hosts <= {cert["DomainName"], *cert["SubjectAlternativeNames"]}
+    # HTTPS to the pods of each service (seeds/003: API 7999, WebSocket 8080), by Host.
+    groups = {
+        tg["TargetGroupName"]: tg
+        for tg in elbv2.describe_target_groups(
+            Names=[tg["name"] for tg in edge["target_groups"].values()]
+        )["TargetGroups"]
+    }
+    rules = [
+        r
+        for r in elbv2.describe_rules(ListenerArn=https["ListenerArn"])["Rules"]
+        if not r["IsDefault"]
+    ]
+    routes = {}
+    for rule in rules:
+        (condition,) = rule["Conditions"]
+        (action,) = rule["Actions"]
+        target = next(
+            n for n, tg in groups.items() if tg["TargetGroupArn"] == action["TargetGroupArn"]
+        )
+        routes[target] = set(condition["HostHeaderConfig"]["Values"])
+    assert routes == {
+        f"tradeops-lab-{key}": {
+            f"{key}.lab.tradeops.example",
+            f"{key}.{region}.lab.tradeops.example",
+        }
+        for key in ("api", "ws")
+    }
+    for name, port in (("tradeops-lab-api", 7999), ("tradeops-lab-ws", 8080)):
+        tg = groups[name]
+        assert (tg["Protocol"], tg["Port"], tg["TargetType"], tg["VpcId"]) == (
+            "HTTPS",
+            port,
+            "ip",
+            network["vpc_id"],
+        )
+        assert (tg["HealthCheckProtocol"], tg["HealthCheckPath"], tg["Matcher"]["HttpCode"]) == (
+            "HTTPS",
+            "/health",
+            "200",
+        )
+    (default,) = [
+        r for r in elbv2.describe_rules(ListenerArn=https["ListenerArn"])["Rules"] if r["IsDefault"]
+    ]
+    assert default["Actions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
+
+
+@pytest.mark.parametrize("region", EDGE_REGIONS)
+def test_edge_waf_protects_the_alb_with_the_rate_limit_and_managed_groups(
+    created, moto, outputs_dir, region
+):
+    edge, _network, _logs = _edge_of(outputs_dir, region)
+    wafv2 = moto.client("wafv2", region)
+    acl = wafv2.get_web_acl_for_resource(ResourceArn=edge["load_balancer"]["arn"])["WebACL"]
+    assert acl["ARN"] == edge["web_acl"]["arn"]
+    assert acl["DefaultAction"] == {"Allow": {}}
+    rules = {r["Name"]: r for r in acl["Rules"]}
+    rate = rules.pop("rate-limit-per-ip")
+    # seeds/003: 1000 requests a minute per client IP, then blocked.
+    assert rate["Statement"]["RateBasedStatement"] == {
+        "Limit": 1000,
+        "EvaluationWindowSec": 60,
+        "AggregateKeyType": "IP",
+    }
+    assert rate["Action"] == {"Block": {}}
+    managed = {
+        r["Statement"]["ManagedRuleGroupStatement"]["Name"]: r["OverrideAction"]
+        for r in rules.values()
+    }
+    assert managed == {
+        "AWSManagedRulesCommonRuleSet": {"None": {}},  # XSS among its rules
+        "AWSManagedRulesSQLiRuleSet": {"None": {}},
+        "AWSManagedRulesKnownBadInputsRuleSet": {"None": {}},
+    }
+    tags = wafv2.list_tags_for_resource(ResourceARN=acl["ARN"])["TagInfoForResource"]["TagList"]
+    assert _tagged(tags)
+    # Logs to CloudWatch Logs, credentials redacted.
+    logging = wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
+    group = "aws-waf-logs-tradeops-lab"
+    assert logging["LogDestinationConfigs"] == [
+        f"arn:aws:logs:{region}:123456789012:log-group:{group}"
+    ]
+    redacted = {f["SingleHeader"]["Name"] for f in logging["RedactedFields"]}
+    assert {"authorization", "cookie", "x-api-key"} <= redacted
+    logs = moto.client("logs", region)
+    (found,) = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert found["retentionInDays"] == 90
+    assert _tagged(logs.list_tags_log_group(logGroupName=group)["tags"])
+
+
+def test_the_alb_group_is_the_only_way_in_from_the_internet_and_only_on_443_and_80(
+    created, moto, outputs_dir
+):
+    for region in EDGE_REGIONS:
+        edge, network, _logs = _edge_of(outputs_dir, region)
+        ec2 = moto.client("ec2", region)
+        open_world = {}
+        for sg in ec2.describe_security_groups()["SecurityGroups"]:
+            for perm in sg["IpPermissions"]:
+                anywhere = any(r["CidrIp"] == "0.0.0.0/0" for r in perm.get("IpRanges", []))
+                anywhere |= any(r["CidrIpv6"] == "::/0" for r in perm.get("Ipv6Ranges", []))
+                if anywhere:
+                    open_world.setdefault(sg["GroupId"], set()).add(
+                        (perm["IpProtocol"], perm.get("FromPort"), perm.get("ToPort"))
+                    )
+        alb = network["security_groups"]["alb"]
+        assert open_world == {alb: {("tcp", 80, 80), ("tcp", 443, 443)}}, region
+        # ... and that group is the load balancer's alone: no instance or interface uses it.
+        assert not ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [alb]}])[
+            "NetworkInterfaces"
+        ]
+        users = [
+            lb["LoadBalancerArn"]
+            for lb in moto.client("elbv2", region).describe_load_balancers()["LoadBalancers"]
+            if alb in lb.get("SecurityGroups", [])
+        ]
+        assert users == [edge["load_balancer"]["arn"]], region
+        assert all(
+            lb["Scheme"] == "internet-facing"
+            for lb in moto.client("elbv2", region).describe_load_balancers()["LoadBalancers"]
+        )
+
+
+def test_edge_drift_through_the_api_is_repaired_by_one_run(created, moto, aws_api, outputs_dir):
+    """An older TLS policy on the HTTPS listener, access logs off and the web ACL taken off
+    the load balancer: one --tags edge run finds and repairs all three; the run after it
+    changes nothing. Its summary names the load balancer and the WAF."""
+    edge = _edge_outputs(outputs_dir, "edge")
+    arn = edge["load_balancer"]["arn"]
+    elbv2 = moto.client("elbv2")
+    elbv2.modify_listener(
+        ListenerArn=edge["listeners"]["https"], SslPolicy="ELBSecurityPolicy-2016-08"
+    )
+    elbv2.modify_load_balancer_attributes(
+        LoadBalancerArn=arn, Attributes=[{"Key": "access_logs.s3.enabled", "Value": "false"}]
+    )
+    wafv2 = moto.client("wafv2")
+    wafv2.disassociate_web_acl(ResourceArn=arn)
+    mark = aws_api.mark()
+    env = dict(_env(aws_api, outputs_dir), ANSIBLE_SHOW_CUSTOM_STATS="true")
+    proc = run_playbook(SITE, "--tags", "edge", "-e", EDGE_ONLY, env=env)
+    calls = aws_api.since(mark)
+    TRANSCRIPTS.append(proc.stdout + proc.stderr)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _recap(proc.stdout)["aws-edge"]["changed"] >= 1
+    (https,) = elbv2.describe_listeners(ListenerArns=[edge["listeners"]["https"]])["Listeners"]
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    attrs = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
+    assert {"Key": "access_logs.s3.enabled", "Value": "true"} in attrs
+    assert (
+        wafv2.get_web_acl_for_resource(ResourceArn=arn)["WebACL"]["ARN"] == edge["web_acl"]["arn"]
+    )
+    # Only what had drifted is written: nothing is created or imported again.
+    assert set(ApiLog.mutating(calls)) == {
+        "ModifyListener",
+        "ModifyLoadBalancerAttributes",
+        "AssociateWebACL",
+    }, calls
+    # The run summary names the load balancer and the web ACL.
+    text = " ".join(proc.stdout.split())
+    assert f"ALB {edge['load_balancer']['dns_name']}" in text
+    assert "WAF tradeops-lab: 1000 requests per 60 s per IP" in text
+    proc, calls = _run(aws_api, outputs_dir, "--tags", "edge", "-e", EDGE_ONLY)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _recap(proc.stdout)["aws-edge"]["changed"] == 0
+    assert not ApiLog.mutating(calls), calls
+
+
+def test_teardown_removed_the_edge_layers(created, moto, outputs_dir):
+    """After test_teardown_removes_the_environment (conftest.py runs it last but this)."""
+    assert not (outputs_dir / "edge.json").exists()
+    assert not (outputs_dir / "edge-dr.json").exists()
+    # The lab's generated keys went with their certificates.
+    assert not list((outputs_dir / "tls").glob("*/key.pem"))
+    for region in EDGE_REGIONS:
+        elbv2 = moto.client("elbv2", region)
+        assert not elbv2.describe_load_balancers()["LoadBalancers"], region
+        assert not elbv2.describe_target_groups()["TargetGroups"], region
+        assert not moto.client("acm", region).list_certificates()["CertificateSummaryList"], region
+        assert not moto.client("wafv2", region).list_web_acls(Scope="REGIONAL")["WebACLs"], region
+        logs = moto.client("logs", region)
+        assert not logs.describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"], region

@@ -59,7 +59,11 @@ def earlier_outputs(region: str, dr_region: str) -> dict:
     out = {}
     for layer, where in (("network", region), ("network-dr", dr_region)):
         ids = _region_ids(where)
-        out[layer] = {"subnets": ids["subnets"], "security_groups": ids["groups"]}
+        out[layer] = {
+            "vpc_id": f"vpc-{where}",
+            "subnets": ids["subnets"],
+            "security_groups": ids["groups"],
+        }
     iam = f"arn:aws:iam::{ACCOUNT}"
     out["security"] = {
         "kms_keys": {"data": {r: {"arn": _region_ids(r)["kms"]} for r in (region, dr_region)}},
@@ -79,6 +83,8 @@ def earlier_outputs(region: str, dr_region: str) -> dict:
     out["s3"] = {
         "buckets": {k: {"name": f"{prefix}-{k}"} for k in ("backups", "logs", "compliance")},
         "object_locked": [f"{prefix}-compliance"],
+        # The edge-dr layer writes its access logs to logs-dr.
+        "dr_buckets": {k: {"name": f"{prefix}-{k}-dr"} for k in ("backups", "logs", "compliance")},
     }
     # What the alarms layer watches: the RDS primary and replicas (the DR one in the DR
     # region), the Redis members, the streams, both regions' engines.
@@ -105,6 +111,9 @@ def _outputs_file(raw: str, dr: bool) -> str | None:
         return None
     if "'s3'" in raw:
         return "s3"
+    for name in ("edge-dr", "edge"):
+        if f"'{name}'" in raw:
+            return name
     layers = ("dr-state", "security", "network-dr", "rds", "elasticache", "kinesis", "fleet-dr")
     for name in (*layers, "fleet", "alarms"):
         if f"'{name}'" in raw:

@@ -16,6 +16,7 @@ import json
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_alarms import alarms_state
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_audit import audit_state
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_backup import backup_state
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_edge import edge_state
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks import logging_payload
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_elasticache import (
     default_parameter_group,
@@ -1537,6 +1538,15 @@ BUILDERS = {
     "audit": audit_world,
     "alarms": alarms_world,
 }
+
+
+# The edge layer's world lives in a module of its own; it builds on World above.
+from .aws_edge_world import SERVICES as EDGE_SERVICES  # noqa: E402
+from .aws_edge_world import edge_world  # noqa: E402
+
+SERVICES.update({k: v for k, v in EDGE_SERVICES.items() if k not in SERVICES})
+STATES["edge"] = edge_state
+BUILDERS["edge"] = lambda spec: edge_world(spec, World)
 
 
 def build(layer, spec):

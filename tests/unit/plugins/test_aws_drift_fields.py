@@ -818,6 +818,20 @@ S3 = [
     *_s3_cases("buckets"),
     *_s3_cases("dr_buckets"),
     Drift(
+        "dr_buckets[].lifecycle",
+        "dr-copy-lifecycle",
+        lambda w, s: _bucket(w, s, "dr_buckets", lambda b: b["lifecycle"])[0]["lifecycle"]["Rules"][
+            0
+        ].update(Expiration={"Days": 1}),
+        r"^bucket .*-dr: lifecycle",
+    ),
+    Drift(
+        "dr_buckets[].policy",
+        "dr-copy-policy-deleted",
+        lambda w, s: _bucket(w, s, "dr_buckets", lambda b: b["policy"])[0].pop("policy"),
+        r"^bucket .*-dr: no bucket policy",
+    ),
+    Drift(
         "kms_alias",
         "bucket-kms-key",
         lambda w, s: _sse(w, s)["ApplyServerSideEncryptionByDefault"].update(
@@ -2727,11 +2741,7 @@ NOT_COMPARED = {
         "dr_region": "where the DR buckets are described; dr_buckets[].name covers them",
         "buckets[].key": "the key of outputs.buckets; the bucket name carries it",
         "dr_buckets[].key": "the key of outputs.dr_buckets; the bucket name carries it",
-        "dr_buckets[].lifecycle": "always none: DR copies carry no lifecycle rules (the "
-        "comparison is skipped for none)",
         "dr_buckets[].replicate_to": "always none: DR copies replicate nowhere",
-        "dr_buckets[].policy": "always none: no trail delivers to a DR copy (the comparison "
-        "is skipped for none, and no policy is managed there)",
     },
     "dns": {
         "health_checks[].record": "builds health_checks[].name (compared)",
@@ -2794,6 +2804,14 @@ NOT_COMPARED = {
         "opens its description (compared)",
     },
 }
+
+
+# The edge layer's cases live in a module of their own.
+from .aws_edge_drifts import EDGE, EDGE_MAPS, EDGE_NOT_COMPARED  # noqa: E402
+
+TABLE["edge"] = EDGE
+NOT_COMPARED["edge"] = EDGE_NOT_COMPARED
+MAPS.update(EDGE_MAPS)
 
 
 def _spec_fields(layer):

@@ -19,6 +19,7 @@ from ansible_collections.tradeops.platform.plugins.module_utils import aws_layer
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_alarms import alarms_state
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_audit import audit_state
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_backup import backup_state
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_edge import edge_state
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_state import LAYERS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -76,6 +77,7 @@ def test_every_layer_has_its_role_and_every_layer_role_is_a_layer():
 
 def test_every_layer_has_a_describe_function():
     states = {**LAYERS, "audit": audit_state, "backup": backup_state, "alarms": alarms_state}
+    states["edge"] = edge_state
     assert set(aws_layers.state_keys()) == set(states)
 
 
