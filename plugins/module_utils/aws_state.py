@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_dns import (
+    alias_differences,
+    alias_name,
+)
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks import (
     cluster_differences,
     nodegroup_differences,
@@ -814,30 +818,49 @@ def dns_state(clients, spec):
         )
         if page.get("NextRecordIdentifier"):
             kwargs["StartRecordIdentifier"] = page["NextRecordIdentifier"]
+    # Failover pairs alias the two regions' load balancers (module_utils/aws_dns.py). A
+    # record of another type under a pair's name and identifier (the CNAME pairs of
+    # earlier versions) is in the way: the converge removes it first (stale_records).
+    outputs["stale_records"] = []
+    outputs["regional"] = {}
+    # Every alias record of the layer as Route 53 has it (what the teardown deletes).
+    outputs["alias_records"] = []
     for want in spec["records"]:
         fqdn = want["fqdn"].rstrip(".") + "."
-        match = [
-            r
-            for r in records
-            if r["Name"] == fqdn
-            and r["Type"] == want["type"]
-            and r.get("SetIdentifier") == want["identifier"]
+        mine = [
+            r for r in records if r["Name"] == fqdn and r.get("SetIdentifier") == want["identifier"]
         ]
+        match = [r for r in mine if r["Type"] == want["type"]]
+        for other in mine:
+            if other["Type"] != want["type"]:
+                differences.append(
+                    f"record {want['fqdn']} {want['failover']}: a {other['Type']} record is in "
+                    "the way"
+                )
+                outputs["stale_records"].append(
+                    {
+                        "fqdn": want["fqdn"],
+                        "type": other["Type"],
+                        "identifier": want["identifier"],
+                        "failover": other.get("Failover"),
+                        "health_check_id": other.get("HealthCheckId"),
+                    }
+                )
         if not match:
             differences.append(f"record {want['fqdn']} {want['failover']} does not exist")
             continue
         rec = match[0]
-        values = [v["Value"].rstrip(".") for v in rec.get("ResourceRecords", [])]
-        for what, have, wanted in (
+        outputs["alias_records"].append(_alias_record(rec, want))
+        checks = [
             ("failover", rec.get("Failover"), want["failover"]),
-            ("value", values, [want["value"].rstrip(".")]),
-            ("TTL", rec.get("TTL"), want["ttl"]),
             (
                 "health check",
                 rec.get("HealthCheckId"),
                 outputs["health_checks"].get(want["health_check"]),
             ),
-        ):
+            *alias_differences(rec, want["alias"]),
+        ]
+        for what, have, wanted in checks:
             if have != wanted:
                 differences.append(
                     f"record {want['fqdn']} {want['failover']} differs: {what} is {have}, "
@@ -845,11 +868,44 @@ def dns_state(clients, spec):
                 )
         outputs["records"].setdefault(want["key"], {})[want["failover"].lower()] = {
             "fqdn": want["fqdn"],
-            "value": want["value"],
+            "alias": alias_name(want["alias"]["dns_name"]),
             "set_identifier": want["identifier"],
             "health_check_id": rec.get("HealthCheckId"),
         }
+    # Each region's own name, aliasing its load balancer: what its health check probes.
+    for want in spec.get("regional_records") or []:
+        fqdn = want["fqdn"].rstrip(".") + "."
+        match = [
+            r
+            for r in records
+            if r["Name"] == fqdn and r["Type"] == want["type"] and not r.get("SetIdentifier")
+        ]
+        if not match:
+            differences.append(f"record {want['fqdn']} does not exist")
+            continue
+        outputs["alias_records"].append(_alias_record(match[0], want))
+        for what, have, wanted in alias_differences(match[0], want["alias"]):
+            differences.append(f"record {want['fqdn']} differs: {what} is {have}, want {wanted}")
+        outputs["regional"].setdefault(want["key"], {})[want["region"]] = want["fqdn"]
     return differences, outputs
+
+
+def _alias_record(rec, want):
+    """A record of the layer as Route 53 has it: enough to delete it (aliases have no TTL
+    or values; Route 53 wants the alias target as it stands)."""
+    target = rec.get("AliasTarget") or {}
+    return {
+        "fqdn": want["fqdn"],
+        "type": rec["Type"],
+        "identifier": rec.get("SetIdentifier"),
+        "failover": rec.get("Failover"),
+        "health_check_id": rec.get("HealthCheckId"),
+        "alias": {
+            "dns_name": target.get("DNSName", "").rstrip("."),
+            "zone_id": target.get("HostedZoneId"),
+            "evaluate_target_health": bool(target.get("EvaluateTargetHealth")),
+        },
+    }
 
 
 # --------------------------------------------------------------------------- fleet

@@ -1706,3 +1706,45 @@ def test_teardown_removed_the_edge_layers(created, moto, outputs_dir):
         assert not moto.client("wafv2", region).list_web_acls(Scope="REGIONAL")["WebACLs"], region
         logs = moto.client("logs", region)
         assert not logs.describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"], region
+
+
+# ------------------------------------------------------------- DNS aliases the load balancers
+def _dns_records(moto, outputs_dir):
+    zone = _edge_outputs(outputs_dir, "dns")["zone_id"]
+    return moto.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+
+
+def test_dns_failover_pairs_alias_the_two_regions_load_balancers(created, moto, outputs_dir):
+    dns = _edge_outputs(outputs_dir, "dns")
+    records = _dns_records(moto, outputs_dir)
+    albs = {region: _edge_of(outputs_dir, region)[0]["load_balancer"] for region in EDGE_REGIONS}
+    r53 = moto.client("route53")
+    for key in ("api", "ws"):
+        fqdn = f"{key}.lab.tradeops.example."
+        pair = {r["Failover"]: r for r in records if r["Name"] == fqdn and r.get("SetIdentifier")}
+        assert set(pair) == {"PRIMARY", "SECONDARY"}, pair
+        for role, region in (("PRIMARY", "us-east-1"), (("SECONDARY", DR))):
+            record = pair[role]
+            assert record["Type"] == "A" and not record.get("ResourceRecords"), record
+            alias = record["AliasTarget"]
+            assert alias["DNSName"].rstrip(".").lower() == albs[region]["dns_name"].lower()
+            assert alias["HostedZoneId"] == albs[region]["canonical_hosted_zone_id"]
+            assert alias["EvaluateTargetHealth"]
+            # Gated by the health check of the region's own name, which aliases the same ALB.
+            check = dns["health_checks"][f"tradeops-lab-{key}-{role.lower()}"]
+            assert record["HealthCheckId"] == check
+            config = r53.get_health_check(HealthCheckId=check)["HealthCheck"]["HealthCheckConfig"]
+            own = f"{key}.{region}.lab.tradeops.example"
+            assert (config["Type"], config["FullyQualifiedDomainName"]) == ("HTTPS", own)
+            (regional,) = [
+                r for r in records if r["Name"] == own + "." and not r.get("SetIdentifier")
+            ]
+            assert regional["AliasTarget"]["DNSName"].rstrip(".").lower() == (
+                albs[region]["dns_name"].lower()
+            )
+            # The load balancer serves both names (its certificate and Host rules).
+            assert {f"{key}.lab.tradeops.example", own} <= set(
+                _edge_of(outputs_dir, region)[0]["hosts"]
+            )
+    # The placeholder names of earlier versions are gone.
+    assert not [r for r in records if r["Type"] == "CNAME"], records

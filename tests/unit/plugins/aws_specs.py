@@ -78,6 +78,15 @@ def earlier_outputs(region: str, dr_region: str) -> dict:
     }
     # The DR state at epoch 1: the primary region is active (the DR copies are standbys).
     out["dr-state"] = {"active_region": region, "epoch": 1}
+    # The load balancers the DNS layer aliases (edge, edge-dr) and the names they serve.
+    for layer, where in (("edge", region), ("edge-dr", dr_region)):
+        out[layer] = {
+            "load_balancer": {
+                "dns_name": f"tradeops-x-1.{where}.elb.amazonaws.com",
+                "canonical_hosted_zone_id": f"Z-ELB-{where}",
+            },
+            "hosts": [],
+        }
     # The S3 layer's buckets (the audit layer reads the compliance and logs buckets).
     prefix = f"tradeops-x-{ACCOUNT}"
     out["s3"] = {

@@ -885,11 +885,26 @@ def dns_world(spec):
             "Type": want["type"],
             "SetIdentifier": want["identifier"],
             "Failover": want["failover"],
-            "TTL": want["ttl"],
-            "ResourceRecords": [{"Value": want["value"]}],
+            # Route 53 answers an alias target's name with a trailing dot.
+            "AliasTarget": {
+                "HostedZoneId": want["alias"]["zone_id"],
+                "DNSName": want["alias"]["dns_name"] + ".",
+                "EvaluateTargetHealth": want["alias"]["evaluate_target_health"],
+            },
             "HealthCheckId": check_ids[want["health_check"]],
         }
         for want in spec["records"]
+    ] + [
+        {
+            "Name": want["fqdn"].rstrip(".") + ".",
+            "Type": want["type"],
+            "AliasTarget": {
+                "HostedZoneId": want["alias"]["zone_id"],
+                "DNSName": want["alias"]["dns_name"] + ".",
+                "EvaluateTargetHealth": want["alias"]["evaluate_target_health"],
+            },
+        }
+        for want in spec["regional_records"]
     ]
     return world
 

@@ -978,6 +978,10 @@ def _record(w):
     return _r53(w)["records"][0]
 
 
+def _regional(w):
+    return next(r for r in _r53(w)["records"] if not r.get("SetIdentifier"))
+
+
 DNS = [
     Drift(
         "zone",
@@ -1064,16 +1068,68 @@ DNS = [
         r"^record .* differs: failover is SECONDARY",
     ),
     Drift(
-        "records[].value",
-        "record-value",
-        lambda w, s: _record(w).update(ResourceRecords=[{"Value": "x.invalid"}]),
-        r"^record .* differs: value is \['x\.invalid'\]",
+        "records[].alias.dns_name",
+        "record-alias-target",
+        lambda w, s: _record(w)["AliasTarget"].update(DNSName="elsewhere.elb.amazonaws.com."),
+        r"^record .* differs: alias target is elsewhere",
     ),
     Drift(
-        "records[].ttl",
-        "record-ttl",
-        lambda w, s: _record(w).update(TTL=3600),
-        r"^record .* differs: TTL is 3600",
+        "records[].alias.zone_id",
+        "record-alias-zone",
+        lambda w, s: _record(w)["AliasTarget"].update(HostedZoneId="Z-OTHER"),
+        r"^record .* differs: alias hosted zone is Z-OTHER",
+    ),
+    Drift(
+        "records[].alias.evaluate_target_health",
+        "record-alias-evaluate",
+        lambda w, s: _record(w)["AliasTarget"].update(EvaluateTargetHealth=False),
+        r"^record .* differs: evaluate target health is False",
+    ),
+    Drift(
+        INVARIANT + "a failover record aliases, with no values of its own",
+        "record-plain-values",
+        lambda w, s: _record(w).update(
+            AliasTarget=None, TTL=60, ResourceRecords=[{"Value": "203.0.113.7"}]
+        ),
+        r"^record .* differs: alias is no alias",
+    ),
+    Drift(
+        INVARIANT + "no other type under a pair's name and identifier",
+        "record-stale-cname",
+        lambda w, s: _r53(w)["records"].append(
+            dict(_record(w), Type="CNAME", AliasTarget=None, ResourceRecords=[{"Value": "x"}])
+        ),
+        r"a CNAME record is in the way",
+    ),
+    Drift(
+        "regional_records[].fqdn",
+        "regional-record-deleted",
+        lambda w, s: _r53(w)["records"].remove(_regional(w)),
+        r"^record \S+ does not exist",
+    ),
+    Drift(
+        "regional_records[].type",
+        "regional-record-type",
+        lambda w, s: _regional(w).update(Type="AAAA"),
+        r"^record \S+ does not exist",
+    ),
+    Drift(
+        "regional_records[].alias.dns_name",
+        "regional-record-target",
+        lambda w, s: _regional(w)["AliasTarget"].update(DNSName="elsewhere."),
+        r"^record \S+ differs: alias target is elsewhere",
+    ),
+    Drift(
+        "regional_records[].alias.zone_id",
+        "regional-record-zone",
+        lambda w, s: _regional(w)["AliasTarget"].update(HostedZoneId="Z-OTHER"),
+        r"^record \S+ differs: alias hosted zone",
+    ),
+    Drift(
+        "regional_records[].alias.evaluate_target_health",
+        "regional-record-evaluate",
+        lambda w, s: _regional(w)["AliasTarget"].update(EvaluateTargetHealth=False),
+        r"^record \S+ differs: evaluate target health",
     ),
     Drift(
         "records[].health_check",
@@ -2747,6 +2803,8 @@ NOT_COMPARED = {
         "health_checks[].record": "builds health_checks[].name (compared)",
         "health_checks[].role": "builds health_checks[].name (compared)",
         "records[].key": "the key of outputs.records",
+        "regional_records[].key": "the key of outputs.regional",
+        "regional_records[].region": "builds regional_records[].fqdn (compared)",
     },
     "fleet": {
         "region": "the region the module describes (aws_layer_state's region)",
