@@ -580,6 +580,8 @@ def _bucket_state(s3, want, tags, kms_arn, differences, outputs):
         differences.append(f"bucket {name} does not exist")
         return
     outputs[want["key"]] = {"name": name, "arn": f"arn:aws:s3:::{name}"}
+    if want.get("replicate_to"):
+        outputs[want["key"]]["replicate_to"] = want["replicate_to"]
 
     def get(call, default=None, **kwargs):
         try:

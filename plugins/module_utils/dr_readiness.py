@@ -120,7 +120,8 @@ def s3_replication(s3_outputs, home_region, dr_region, protect_region):
 
     Returns {"state": "present"|"absent", "region": where the DR copies live,
     "role": the replication role's name, "pairs": [{key, source, destination}]}: source is
-    a DR copy, destination its home bucket. No pairs when the layer replicates nothing."""
+    a DR copy its home bucket replicates to (`replicate_to`), destination that home bucket.
+    No pairs when the layer replicates nothing."""
     if protect_region not in (home_region, dr_region) or home_region == dr_region:
         raise ValueError(
             f"re-protect protects the home region {home_region} or the DR region {dr_region}, "
@@ -133,6 +134,8 @@ def s3_replication(s3_outputs, home_region, dr_region, protect_region):
     for key in sorted(copies):
         if key not in home:
             raise ValueError(f"the s3 layer's outputs have a DR copy of {key} but no home bucket")
+        if home[key].get("replicate_to") != copies[key]["name"]:
+            continue  # a DR bucket of its own (dr_copy: the DR region's access logs)
         pairs.append({"key": key, "source": copies[key]["name"], "destination": home[key]["name"]})
     role_arn = outputs.get("replication_role_arn") or ""
     if pairs and not role_arn:

@@ -173,7 +173,7 @@ _CASES = {
     ),
     "alarm-action-not-sns": (
         {"aws_backup_alarm_actions": ["arn:aws:lambda:us-east-1:123456789012:function:x"]},
-        "and aws_backup_alarm_actions SNS topic ARNs",
+        "aws_backup_alarm_actions SNS topic ARNs (got ['arn:aws:lambda:",
     ),
 }
 

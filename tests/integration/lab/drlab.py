@@ -129,9 +129,10 @@ class DrLab:
         )
 
     def replicated_copies(self) -> list[str]:
-        """The DR region's bucket copies the s3 layer made (its outputs)."""
+        """The DR region's bucket copies the s3 layer replicates to (its outputs)."""
         outputs = Path(self.env["TRADEOPS_AWS_OUTPUTS_DIR"]) / "s3.json"
-        return sorted(b["name"] for b in json.loads(outputs.read_text())["dr_buckets"].values())
+        home = json.loads(outputs.read_text())["buckets"].values()
+        return sorted(b["replicate_to"] for b in home if b.get("replicate_to"))
 
     def s3_replication(self, region: str, *buckets: str) -> dict[str, dict[str, str]]:
         """{bucket: {rule id: destination bucket}} as S3 (moto) answers, for the DR copies

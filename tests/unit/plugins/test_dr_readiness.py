@@ -386,11 +386,15 @@ def test_a_region_left_out_is_never_called_and_a_drifted_rule_is_seen(monkeypatc
 # ---- re-protect's S3 plan ----------------------------------------------------------------------
 S3_OUTPUTS = {
     "buckets": {
-        "backups": {"name": "p-backups"},
+        "backups": {"name": "p-backups", "replicate_to": "p-backups-dr"},
         "logs": {"name": "p-logs"},
-        "compliance": {"name": "p-compliance"},
+        "compliance": {"name": "p-compliance", "replicate_to": "p-compliance-dr"},
     },
-    "dr_buckets": {"compliance": {"name": "p-compliance-dr"}, "backups": {"name": "p-backups-dr"}},
+    "dr_buckets": {
+        "compliance": {"name": "p-compliance-dr"},
+        "backups": {"name": "p-backups-dr"},
+        "logs": {"name": "p-logs-dr"},  # a bucket of its own (dr_copy), replicated by nothing
+    },
     "replication_role_arn": "arn:aws:iam::123456789012:role/p-s3-replication",
 }
 
