@@ -23,33 +23,18 @@ def aws_alarms_problems(rules, overrides=None, severities=None, subscriptions=No
     )
 
 
-def aws_alarms_spec(
-    rules,
-    prefix,
-    account_id,
-    region,
-    dr_region="",
-    keys=None,
-    severities=None,
-    subscriptions=None,
-    sources=None,
-    tags=None,
-    overrides=None,
-):
-    """aws_alarms_rules and the other layers' outputs -> the alarms layer's spec."""
+def aws_alarms_spec(rules, prefix, account_id, region, **options):
+    """aws_alarms_rules and the other layers' outputs -> the alarms layer's spec. The other
+    options are build_spec's (dr_region, keys, severities, subscriptions, sources, tags,
+    overrides); one left out or null takes build_spec's default."""
+    options = {key: plain(value) for key, value in options.items() if value is not None}
     try:
         return build_spec(
             plain(rules),
             prefix=plain(prefix),
             account_id=str(plain(account_id)),
             region=plain(region),
-            dr_region=plain(dr_region) or "",
-            keys=plain(keys),
-            severities=plain(severities),
-            subscriptions=plain(subscriptions),
-            sources=plain(sources),
-            tags=plain(tags),
-            overrides=plain(overrides),
+            **options,
         )
     except (ValueError, KeyError, TypeError) as err:
         raise AnsibleFilterError(f"aws_alarms_spec: {err}") from None

@@ -301,16 +301,8 @@ def aws_backup_reprotect(
             f"aws_backup_reprotect: re-protect protects the home region {home_region} or the "
             f"DR region {dr_region}, not {protect_region}"
         )
-    plan = aws_backup_plan(
-        rules,
-        name,
-        account_id,
-        home_region,
-        dr_region,
-        start_window,
-        completion_window,
-        active_region=dr_region,
-    )
+    home_plan = (rules, name, account_id, home_region, dr_region, start_window, completion_window)
+    plan = aws_backup_plan(*home_plan, active_region=dr_region)
     state = "present" if protect_region == home_region else "absent"
     if state == "present":
         try:

@@ -8,21 +8,11 @@ Documentation for each filter lives in plugins/filter/<filter>.yml.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tradeops.platform.plugins.module_utils.engine_placement import (
     placement,
 )
-
-
-def _plain(value):
-    """Variables as plain dicts and lists (reading each item renders what it templates)."""
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
+from ansible_collections.tradeops.platform.plugins.module_utils.plain import plain
 
 
 def engine_placement(
@@ -39,13 +29,13 @@ def engine_placement(
     if not isinstance(probe_lines, list):
         raise AnsibleFilterError("engine_placement: the probe's stdout_lines, a list")
     return placement(
-        _plain(probe_lines),
-        _plain(tuning),
-        _plain(host),
-        _plain(cap_bits),
+        plain(probe_lines),
+        plain(tuning),
+        plain(host),
+        plain(cap_bits),
         sched_policy,
         sched_priority,
-        _plain(capabilities),
+        plain(capabilities),
         mlockall,
     )
 

@@ -9,21 +9,9 @@ Called through the filter engine_placement. The result is the role's placement: 
 
 from __future__ import annotations
 
+from ansible_collections.tradeops.platform.plugins.module_utils.plain import as_int
+
 REALTIME_POLICIES = ("fifo", "rr")
-
-
-def as_int(value, default=0, base=10):
-    """An integer as Jinja's int filter reads one: a string in `base`, "42.7" is 42,
-    anything unreadable is `default`."""
-    try:
-        if isinstance(value, str):
-            return int(value, base)
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError, OverflowError):
-            return default
 
 
 def probe_values(lines):

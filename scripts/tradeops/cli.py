@@ -164,18 +164,8 @@ def _format_lab(verb: str, result: dict) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     if listing.wanted(args):
         return listing.cmd_list(args)
-    request = RunRequest(
-        playbook=args.playbook,
-        inventory=args.inventory,
-        tags=args.tags,
-        skip_tags=args.skip_tags,
-        limit=args.limit,
-        check=args.check,
-        diff=args.diff,
-        extra_vars=args.extra_vars,
-        confirm=args.confirm,
-        verbosity=args.verbose,
-        report=args.report,
+    request = RunRequest.from_args(
+        args, check=args.check, diff=args.diff, confirm=args.confirm, report=args.report
     )
     root = paths.project_root()
     if is_lab_inventory(root, resolve_inventory(root, request.inventory)):

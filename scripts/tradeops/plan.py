@@ -155,18 +155,7 @@ def plan_run(args: argparse.Namespace, command: str) -> tuple[int, dict[str, Any
     inventory = resolve_inventory(root, args.inventory)
     if is_lab_inventory(root, inventory):
         Lab().require_up()
-    request = RunRequest(
-        playbook=args.playbook,
-        inventory=args.inventory,
-        tags=args.tags,
-        skip_tags=args.skip_tags,
-        limit=args.limit,
-        check=True,
-        diff=True,
-        extra_vars=args.extra_vars,
-        verbosity=args.verbose,
-        command=command,
-    )
+    request = RunRequest.from_args(args, check=True, diff=True, command=command)
     captured: dict[str, Any] = {}
 
     def finish(report: dict[str, Any]) -> str:

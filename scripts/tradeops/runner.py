@@ -79,6 +79,21 @@ class RunRequest:
     # What the run is for the run history (history.py): run, plan, drift (dr: inferred).
     command: str = "run"
 
+    @classmethod
+    def from_args(cls, args: Any, **fields: Any) -> RunRequest:
+        """The request of a command line with the scope arguments (arguments.add_scope),
+        a playbook, -e and -v; `fields` on top."""
+        scope = {
+            "playbook": args.playbook,
+            "inventory": args.inventory,
+            "tags": args.tags,
+            "skip_tags": args.skip_tags,
+            "limit": args.limit,
+            "extra_vars": args.extra_vars,
+            "verbosity": args.verbose,
+        }
+        return cls(**{**scope, **fields})
+
 
 class Refused(Exception):
     """A guard rail said no before anything ran (exit 3)."""

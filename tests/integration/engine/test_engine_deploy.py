@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from ..support import ROOT, VENV_BIN, _free_port, ansible_env, tradeops
+from .enginelab import engine_lab
 
 pytestmark = pytest.mark.lab
 
@@ -83,89 +84,11 @@ def lab_env() -> dict[str, str]:
     )
 
 
-def launch_engine_instances(lab_env) -> None:
-    """Put the cloud engines in the lab's moto as the fleet layer tags them.
-
-    The hosts then come through the real inventory path (amazon.aws.aws_ec2 -> engines_ec2
-    -> the lab's container bodies). Provisioning itself is the fleet layer's, tested with
-    it; it is not run here because it needs the network and security layers, whose
-    outputs live in one .cache/aws/lab/ shared by every lab of the checkout.
-    """
-    import boto3
-
-    ec2 = boto3.client(
-        "ec2",
-        endpoint_url=f"http://127.0.0.1:{lab_env['TRADEOPS_MOTO_PORT']}",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    fleet = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/fleet.yml").read_text())
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    for instance in fleet["aws_fleet_instances"]:
-        tags = {
-            "Name": instance["name"],
-            "Project": "tradeops",
-            "Environment": "lab",
-            "tradeops:role": "engine",
-        }
-        ec2.run_instances(
-            ImageId=image,
-            InstanceType=instance["instance_type"],
-            MinCount=1,
-            MaxCount=1,
-            TagSpecifications=[
-                {
-                    "ResourceType": "instance",
-                    "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
-                }
-            ],
-        )
-
-
-def seed_dr_state(lab_env) -> None:
-    """The DR state the dr-state layer creates at epoch 1 (us-east-1 active), in both regions.
-
-    The engine play fences its hosts on it (roles/dr_fence): us-east-1's engines deploy and
-    start; a host of another region would get its release installed but stay stopped."""
-    import boto3
-
-    record = json.dumps(
-        {
-            "active_region": "us-east-1",
-            "epoch": 1,
-            "changed_at": "2026-12-06T00:00:00.000Z",
-            "run_id": "",
-            "verb": "init",
-            "reason": "test seed",
-        }
-    )
-    for region in ("us-east-1", "us-west-2"):
-        ssm = boto3.client(
-            "ssm",
-            endpoint_url=f"http://127.0.0.1:{lab_env['TRADEOPS_MOTO_PORT']}",
-            region_name=region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        for name in ("/tradeops/lab/dr/active", "/tradeops/lab/dr/epochs/00000001"):
-            ssm.put_parameter(Name=name, Value=record, Type="String", Overwrite=True)
-
-
 @pytest.fixture(scope="module")
 def lab(lab_env):
-    started = time.monotonic()
-    up = tradeops("lab", "up", "--json", env=lab_env)
-    try:
-        assert up.returncode == 0, up.stderr
-        launch_engine_instances(lab_env)
-        seed_dr_state(lab_env)
-        TIMINGS["lab up + engine instances"] = round(time.monotonic() - started, 1)
-        yield json.loads(up.stdout)
-    finally:
-        down = tradeops("lab", "down", env=lab_env)
-        print(f"\nengine rollout timings (s): {json.dumps(TIMINGS)}")
-        assert down.returncode == 0, down.stderr
+    with engine_lab(lab_env, TIMINGS, "lab up + engine instances") as up:
+        yield up
+    print(f"\nengine rollout timings (s): {json.dumps(TIMINGS)}")
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ import yaml
 
 from tradeops.runner import run_processes
 
-from ..engine.test_engine_deploy import launch_engine_instances, seed_dr_state
+from ..engine.enginelab import engine_lab
 from ..support import ROOT, VENV_BIN, _free_port, ansible_env, tradeops
 
 pytestmark = pytest.mark.lab
@@ -254,19 +254,13 @@ def lab_env(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def lab(lab_env):
     started = time.monotonic()
-    up = tradeops("lab", "up", "--json", env=lab_env)
     try:
-        assert up.returncode == 0, up.stderr
-        launch_engine_instances(lab_env)
-        seed_dr_state(lab_env)
-        TIMINGS["lab up"] = round(time.monotonic() - started, 1)
-        yield json.loads(up.stdout)
+        with engine_lab(lab_env, TIMINGS, "lab up") as up:
+            yield up
     finally:
-        down = tradeops("lab", "down", env=lab_env)
         shutil.rmtree(ROOT / ".cache" / "aws" / f"lab-moto{lab_env['TRADEOPS_MOTO_PORT']}", True)
         TIMINGS["whole suite"] = round(time.monotonic() - started, 1)
         print(f"\nfault suite timings (s): {json.dumps(TIMINGS)}")
-        assert down.returncode == 0, down.stderr
 
 
 @pytest.fixture(scope="module")

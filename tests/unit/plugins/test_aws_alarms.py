@@ -320,7 +320,7 @@ def test_a_bad_input_stops_the_spec():
     with pytest.raises(ValueError, match="rds-cpu: period must be"):
         spec(overrides={"rds-cpu": {"period": 7}})
     with pytest.raises(AnsibleFilterError, match=r"aws_alarms_spec: .*no data key"):
-        aws_alarms_spec(RULES, "p", ACCOUNT, HOME, DR, keys={})
+        aws_alarms_spec(RULES, "p", ACCOUNT, HOME, dr_region=DR, keys={})
     assert set(FilterModule().filters()) == {"aws_alarms_problems", "aws_alarms_spec"}
 
 

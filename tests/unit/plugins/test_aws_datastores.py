@@ -16,7 +16,7 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_elasticache 
     settings_errors,
 )
 
-KEY = "arn:aws:kms:us-east-1:123456789012:key/abc"
+from .aws_samples import KEY, REDIS_WANTED, redis_described
 
 
 @pytest.mark.parametrize(
@@ -164,42 +164,14 @@ def test_scaling_errors(sizes, ok):
     assert (scaling_errors(min_size, max_size, desired) == []) is ok
 
 
-DESIRED_REDIS = {
-    "description": "tradeops lab Redis",
-    "engine_version": "7.1",
-    "cache_node_type": "cache.r6g.large",
-    "num_cache_clusters": 3,
-    "automatic_failover": True,
-    "multi_az": True,
-    "at_rest_encryption": True,
-    "kms_key_id": KEY,
-    "transit_encryption": True,
-    "auth_token_required": True,
-    "cache_subnet_group_name": "tradeops-lab",
-    "security_group_ids": ["sg-redis"],
-    "cache_parameter_group_name": "",
-    "snapshot_retention_limit": 7,
-    "snapshot_window": "03:00-04:00",
-    "preferred_maintenance_window": "sun:05:00-sun:06:00",
-}
+DESIRED_REDIS = dict(
+    REDIS_WANTED, description="tradeops lab Redis", cache_subnet_group_name="tradeops-lab"
+)
 
 
 def _redis(**over):
-    base = {
-        "Description": "tradeops lab Redis",
-        "MemberClusters": ["g-001", "g-002", "g-003"],
-        "AutomaticFailover": "enabled",
-        "MultiAZ": "enabled",
-        "CacheNodeType": "cache.r6g.large",
-        "SnapshotRetentionLimit": 7,
-        "SnapshotWindow": "03:00-04:00",
-        "AtRestEncryptionEnabled": True,
-        "KmsKeyId": KEY,
-        "TransitEncryptionEnabled": True,
-        "AuthTokenEnabled": True,
-    }
-    base.update(over)
-    return base
+    members = {"Description": "tradeops lab Redis", "MemberClusters": ["g-001", "g-002", "g-003"]}
+    return redis_described(**dict(members, **over))
 
 
 MEMBER = {

@@ -11,9 +11,10 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_state import
 )
 from botocore.exceptions import ClientError
 
+from .aws_samples import KEY, REDIS_WANTED, redis_described
+
 TAGS = {"Environment": "lab", "Project": "tradeops", "ManagedBy": "ansible", "CostCenter": "t"}
 TAG_LIST = [{"Key": k, "Value": v} for k, v in TAGS.items()]
-KEY = "arn:aws:kms:us-east-1:123456789012:key/abc"
 DR_KEY = "arn:aws:kms:us-west-2:123456789012:key/def"
 PRIMARY_ARN = "arn:aws:rds:us-east-1:123456789012:db:pg"
 
@@ -235,47 +236,24 @@ class FakeElastiCache:
         return {"TagList": TAG_LIST}
 
 
-REDIS = {
-    "replication_group_id": "rg",
-    "description": "Redis",
-    "engine_version": "7.1",
-    "cache_node_type": "cache.r6g.large",
-    "num_cache_clusters": 3,
-    "automatic_failover": True,
-    "multi_az": True,
-    "at_rest_encryption": True,
-    "kms_key_id": KEY,
-    "transit_encryption": True,
-    "auth_token_required": True,
-    "cache_subnet_group_name": "rg",
-    "security_group_ids": ["sg-redis"],
-    "cache_parameter_group_name": "",
-    "snapshot_retention_limit": 7,
-    "snapshot_window": "03:00-04:00",
-    "preferred_maintenance_window": "sun:05:00-sun:06:00",
-}
+REDIS = dict(
+    REDIS_WANTED,
+    replication_group_id="rg",
+    description="Redis",
+    cache_subnet_group_name="rg",
+)
 
 
 def _group(**over):
-    base = {
+    described = {
         "ReplicationGroupId": "rg",
         "ARN": "arn:rg",
         "Description": "Redis",
         "Status": "available",
         "MemberClusters": ["rg-001"],
         "NodeGroups": [{"PrimaryEndpoint": {"Address": "rg.example", "Port": 6379}}],
-        "AutomaticFailover": "enabled",
-        "MultiAZ": "enabled",
-        "CacheNodeType": "cache.r6g.large",
-        "SnapshotRetentionLimit": 7,
-        "SnapshotWindow": "03:00-04:00",
-        "AtRestEncryptionEnabled": True,
-        "KmsKeyId": KEY,
-        "TransitEncryptionEnabled": True,
-        "AuthTokenEnabled": True,
     }
-    base.update(over)
-    return base
+    return redis_described(**dict(described, **over))
 
 
 def _redis_spec(strict, describe_members=False):

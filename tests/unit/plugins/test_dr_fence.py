@@ -7,12 +7,10 @@ this test's own on 127.0.0.1, with a black-holed region to measure what a dead r
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import itertools
 import json
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -329,27 +327,6 @@ def put_active(server, region, record):
     server.client("ssm", region).put_parameter(
         Name=f"{PREFIX}/active", Value=json.dumps(record), Type="String", Overwrite=True
     )
-
-
-@pytest.fixture
-def black_hole():
-    """A 127.0.0.1 port whose accept queue is full: connecting to it times out."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(0)
-    port = sock.getsockname()[1]
-    fillers = []
-    for _filler in range(3):
-        filler = socket.socket()
-        filler.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            filler.connect(("127.0.0.1", port))
-        fillers.append(filler)
-    time.sleep(0.1)
-    yield port
-    for filler in fillers:
-        filler.close()
-    sock.close()
 
 
 def run_script(config_path):

@@ -15,7 +15,7 @@ import json
 import socket
 import threading
 import time
-from contextlib import redirect_stdout, suppress
+from contextlib import redirect_stdout
 
 import boto3
 import pytest
@@ -83,27 +83,6 @@ def dead_client(region, port=None, **config):
         aws_secret_access_key="testing",
         config=Config(**(config or botocore_config(1, 1, 2))),
     )
-
-
-@pytest.fixture
-def black_hole():
-    """A 127.0.0.1 port whose accept queue is full: a connection to it times out."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(0)
-    port = sock.getsockname()[1]
-    fillers = []
-    for _filler in range(3):
-        filler = socket.socket()
-        filler.setblocking(False)
-        with suppress(BlockingIOError):
-            filler.connect(("127.0.0.1", port))
-        fillers.append(filler)
-    time.sleep(0.1)
-    yield port
-    for filler in fillers:
-        filler.close()
-    sock.close()
 
 
 # ------------------------------------------------------------------ pure functions

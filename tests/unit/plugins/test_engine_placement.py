@@ -20,12 +20,12 @@ from ansible_collections.tradeops.platform.plugins.filter.engine import (
     engine_placement,
 )
 from ansible_collections.tradeops.platform.plugins.module_utils.engine_placement import (
-    as_int,
     bounding_set,
     nic_numa_node,
     placement,
     probe_values,
 )
+from ansible_collections.tradeops.platform.plugins.module_utils.plain import as_int
 from ansible_collections.tradeops.platform.plugins.module_utils.tuning_profile import render
 
 from .aws_specs import ROOT, register_collection_filters
