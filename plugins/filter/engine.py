@@ -15,29 +15,14 @@ from ansible_collections.tradeops.platform.plugins.module_utils.engine_placement
 from ansible_collections.tradeops.platform.plugins.module_utils.plain import plain
 
 
-def engine_placement(
-    probe_lines,
-    tuning,
-    host,
-    cap_bits,
-    sched_policy,
-    sched_priority,
-    capabilities,
-    mlockall,
-):
-    """The preflight probe's lines -> the engine's placement (profile narrowed to the host)."""
+def engine_placement(probe_lines, *args, **kwargs):
+    """The preflight probe's lines -> the engine's placement (profile narrowed to the host).
+    The other arguments are placement()'s: tuning, host, cap_bits, sched_policy,
+    sched_priority, capabilities, mlockall."""
     if not isinstance(probe_lines, list):
         raise AnsibleFilterError("engine_placement: the probe's stdout_lines, a list")
-    return placement(
-        plain(probe_lines),
-        plain(tuning),
-        plain(host),
-        plain(cap_bits),
-        sched_policy,
-        sched_priority,
-        plain(capabilities),
-        mlockall,
-    )
+    kwargs = {name: plain(value) for name, value in kwargs.items()}
+    return placement(plain(probe_lines), *(plain(arg) for arg in args), **kwargs)
 
 
 class FilterModule:

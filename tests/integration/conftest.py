@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import MotoServer, _free_port, ansible_env, tradeops
+from .support import MotoServer, lab_environment, tradeops
 
 HERE = Path(__file__).resolve().parent
 SITE_LAB = "tolab"
@@ -53,10 +53,9 @@ def moto(tmp_path_factory) -> Iterator[MotoServer]:
 @pytest.fixture(scope="session")
 def site_lab_env(tmp_path_factory) -> dict[str, str]:
     state = tmp_path_factory.mktemp("site-lab")
-    return ansible_env(
-        TRADEOPS_LAB_NAME=SITE_LAB,
-        TRADEOPS_LAB_SUBNET=SITE_LAB_SUBNET,
-        TRADEOPS_MOTO_PORT=str(_free_port()),
+    return lab_environment(
+        SITE_LAB,
+        SITE_LAB_SUBNET,
         TRADEOPS_AWS_OUTPUTS_DIR=str(state / "aws-outputs"),
         # the run history and drift state of this lab's runs (not the checkout's)
         TRADEOPS_ARA_DIR=str(state / "ara"),

@@ -122,6 +122,17 @@ def ansible_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def lab_environment(name: str, subnet: str, **extra: str) -> dict[str, str]:
+    """The environment of a lab of a suite's own: its name, its /24 of the lab network, a
+    moto port of its own (a suite runs beside the others, tests/run.sh)."""
+    return ansible_env(
+        TRADEOPS_LAB_NAME=name,
+        TRADEOPS_LAB_SUBNET=subnet,
+        TRADEOPS_MOTO_PORT=str(_free_port()),
+        **extra,
+    )
+
+
 def run_playbook(
     playbook: str, *args: str, env: dict[str, str] | None = None, check: bool = False
 ) -> subprocess.CompletedProcess[str]:

@@ -27,6 +27,12 @@ from pathlib import Path
 
 import yaml
 
+# The collection as Ansible imports it (tests/conftest.py does the same for pytest).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "collections"))
+from ansible_collections.tradeops.platform.plugins.module_utils.host_facts import (
+    DEFAULT_SYSCTLS,
+)
+
 # The reader that runs on the recorded host: globs in, {path: base64 or null} out.
 READER = r"""
 import base64, glob, json, os, sys
@@ -43,23 +49,8 @@ for pattern in json.loads(sys.argv[1]):
 print(json.dumps(out))
 """
 
-SYSCTLS = (
-    "kernel.sched_rt_runtime_us",
-    "vm.stat_interval",
-    "kernel.numa_balancing",
-    "kernel.nmi_watchdog",
-    "kernel.timer_migration",
-    "kernel.hung_task_timeout_secs",
-    "net.core.busy_read",
-    "net.core.busy_poll",
-    "net.core.netdev_max_backlog",
-    "net.ipv4.tcp_fastopen",
-    "vm.swappiness",
-    "vm.dirty_ratio",
-    "vm.dirty_background_ratio",
-    "vm.min_free_kbytes",
-    "kernel.osrelease",
-)
+# What host_facts.gather reads, and the kernel's release.
+SYSCTLS = (*DEFAULT_SYSCTLS, "kernel.osrelease")
 
 HOST_FILES = [
     "/proc/cmdline",

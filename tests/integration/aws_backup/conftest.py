@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ..aws import apilog
 from ..aws.apilog import ApiLog
-from ..support import MotoServer
+from ..support import ROOT, MotoServer
 
 SHIM = Path(__file__).with_name("moto_selections.py")
 
@@ -80,3 +81,58 @@ def backup_api(backup_moto) -> Iterator[ApiLog]:
 @pytest.fixture(scope="package")
 def backup_outputs(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("backup-outputs")
+
+
+# Only what the security layer must give the backup layer: keys in both regions and the
+# backup role (no secrets, no other roles: a third of the time of the full layer).
+SECURITY_INPUTS = {
+    "aws_security_secrets": [],
+    "aws_security_iam_roles": [
+        {
+            "key": "backup",
+            "service": "backup.amazonaws.com",
+            "managed_policies": [
+                "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
+            ],
+            "inline_policies": [],
+        }
+    ],
+}
+
+
+def plan_rules(rules: list[dict]) -> dict[str, tuple]:
+    """A backup plan's rules as the tests compare them: {name: (vault, schedule, start and
+    completion windows, lifecycle, copy actions)}."""
+    return {
+        r["RuleName"]: (
+            r["TargetBackupVaultName"],
+            r["ScheduleExpression"],
+            r["StartWindowMinutes"],
+            r["CompletionWindowMinutes"],
+            r["Lifecycle"],  # no cold storage
+            r["CopyActions"],
+        )
+        for r in rules
+    }
+
+
+def wanted_rules(vault: str, copy_to: str) -> dict[str, tuple]:
+    """The rules of the role's defaults (windows 60/480), read as plan_rules reads a plan
+    that backs up into `vault` and copies to the vault ARN `copy_to`."""
+    defaults = yaml.safe_load((ROOT / "roles/aws_backup/defaults/main.yml").read_text())
+    return {
+        r["name"]: (
+            vault,
+            r["schedule"],
+            60,
+            480,
+            {"DeleteAfterDays": r["retention_days"]},
+            [
+                {
+                    "DestinationBackupVaultArn": copy_to,
+                    "Lifecycle": {"DeleteAfterDays": r["dr_retention_days"]},
+                }
+            ],
+        )
+        for r in defaults["aws_backup_rules"]
+    }

@@ -18,10 +18,10 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ..aws.apilog import ApiLog
-from ..support import ROOT, ansible_env, run_playbook
+from ..support import ansible_env, run_playbook
+from .conftest import SECURITY_INPUTS, plan_rules, wanted_rules
 
 pytestmark = pytest.mark.moto
 
@@ -36,21 +36,6 @@ SELECTION = "tradeops-lab-tagged"
 STANDARD_TAGS = {"Environment": "lab", "Project": "tradeops", "CostCenter": "lab"}
 # The selection is managed here (see the docstring).
 WITH_SELECTION = ("-e", json.dumps({"aws_backup_selection_enabled": True}))
-# Only what the security layer must give the backup layer: keys in both regions and the
-# backup role (no secrets, no other roles: a third of the time of the full layer).
-SECURITY_INPUTS = {
-    "aws_security_secrets": [],
-    "aws_security_iam_roles": [
-        {
-            "key": "backup",
-            "service": "backup.amazonaws.com",
-            "managed_policies": [
-                "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
-            ],
-            "inline_policies": [],
-        }
-    ],
-}
 
 
 def _env(api, outputs: Path) -> dict[str, str]:
@@ -301,35 +286,8 @@ def test_plan_rules_keep_their_retention_and_copy_to_the_dr_vault(
     rules = backup.get_backup_plan(BackupPlanId=plans[0]["BackupPlanId"])["BackupPlan"]["Rules"]
     dr_arn = json.loads((backup_outputs / "backup.json").read_text())["vaults"]["dr"]["arn"]
     assert dr_arn == f"arn:aws:backup:{DR_REGION}:123456789012:backup-vault:{DR_VAULT}"
-    got = {
-        r["RuleName"]: (
-            r["TargetBackupVaultName"],
-            r["ScheduleExpression"],
-            r["StartWindowMinutes"],
-            r["CompletionWindowMinutes"],
-            r["Lifecycle"],  # no cold storage
-            r["CopyActions"],
-        )
-        for r in rules
-    }
-    defaults = yaml.safe_load((ROOT / "roles/aws_backup/defaults/main.yml").read_text())
-    want = {
-        r["name"]: (
-            VAULT,
-            r["schedule"],
-            60,
-            480,
-            {"DeleteAfterDays": r["retention_days"]},
-            [
-                {
-                    "DestinationBackupVaultArn": dr_arn,
-                    "Lifecycle": {"DeleteAfterDays": r["dr_retention_days"]},
-                }
-            ],
-        )
-        for r in defaults["aws_backup_rules"]
-    }
-    assert got == want
+    got = plan_rules(rules)
+    assert got == wanted_rules(VAULT, dr_arn)
     # seed 003: the daily snapshots are kept 30 days, and copied cross-region.
     assert got["daily"][4] == {"DeleteAfterDays": 30}
     assert set(got) == {"daily", "weekly", "monthly"}

@@ -23,11 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ..aws.apilog import ApiLog
-from ..support import ROOT, MotoServer, ansible_env, run_playbook
-from .conftest import api_log, moto_with_selections
+from ..support import MotoServer, ansible_env, run_playbook
+from .conftest import SECURITY_INPUTS, api_log, moto_with_selections, plan_rules, wanted_rules
 
 pytestmark = pytest.mark.moto
 
@@ -43,19 +42,6 @@ DR_ALARMS = {f"{DR_PLAN}-backup-failed", f"{DR_PLAN}-backup-age"}
 HOME_ALARMS = {f"{NAME}-backup-failed", f"{NAME}-backup-age"}
 # The selection is managed here, as in test_aws_backup.py (the lab's stock moto has none).
 WITH_SELECTION = {"aws_backup_selection_enabled": True}
-SECURITY_INPUTS = {
-    "aws_security_secrets": [],
-    "aws_security_iam_roles": [
-        {
-            "key": "backup",
-            "service": "backup.amazonaws.com",
-            "managed_policies": [
-                "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
-            ],
-            "inline_policies": [],
-        }
-    ],
-}
 
 
 def _run(api, outputs, playbook, *args):
@@ -190,33 +176,7 @@ def test_reprotect_home_with_the_dr_region_active_adds_the_dr_regions_plan(
     got = backup.get_backup_plan(BackupPlanId=plans(backup_moto, DR)[DR_PLAN])
     # The backup layer's own ARN of the home vault (its outputs) is where the copies go.
     assert layers["vaults"]["primary"]["arn"] == HOME_VAULT_ARN
-    defaults = yaml.safe_load((ROOT / "roles/aws_backup/defaults/main.yml").read_text())
-    assert {
-        r["RuleName"]: (
-            r["TargetBackupVaultName"],
-            r["ScheduleExpression"],
-            r["StartWindowMinutes"],
-            r["CompletionWindowMinutes"],
-            r["Lifecycle"],
-            r["CopyActions"],
-        )
-        for r in got["BackupPlan"]["Rules"]
-    } == {
-        r["name"]: (
-            DR_PLAN,
-            r["schedule"],
-            60,
-            480,
-            {"DeleteAfterDays": r["retention_days"]},
-            [
-                {
-                    "DestinationBackupVaultArn": HOME_VAULT_ARN,
-                    "Lifecycle": {"DeleteAfterDays": r["dr_retention_days"]},
-                }
-            ],
-        )
-        for r in defaults["aws_backup_rules"]
-    }
+    assert plan_rules(got["BackupPlan"]["Rules"]) == wanted_rules(DR_PLAN, HOME_VAULT_ARN)
     tags = backup.list_tags(ResourceArn=got["BackupPlanArn"])["Tags"]
     assert tags["tradeops:dr"] == "reprotect" and tags["Environment"] == "lab", tags
     # Its selection: the DR region's RDS and EBS resources with every tag, the backup role.

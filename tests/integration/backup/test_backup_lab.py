@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from ..support import _free_port, ansible_env, run_playbook, tradeops
+from ..support import _free_port, lab_environment, run_playbook, tradeops
 
 pytestmark = pytest.mark.lab
 
@@ -146,12 +146,7 @@ def make_ca(directory: Path) -> tuple[Path, Path]:
 # ---- fixtures ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def lab_env(tmp_path_factory) -> dict[str, str]:
-    return ansible_env(
-        TRADEOPS_LAB_NAME=LAB,
-        TRADEOPS_LAB_SUBNET=SUBNET,
-        TRADEOPS_MOTO_PORT=str(_free_port()),
-        TRADEOPS_BACKUP_S3_PORT=str(_free_port()),
-    )
+    return lab_environment(LAB, SUBNET, TRADEOPS_BACKUP_S3_PORT=str(_free_port()))
 
 
 @pytest.fixture(scope="module")

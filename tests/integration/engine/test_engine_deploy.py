@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ..support import ROOT, VENV_BIN, _free_port, ansible_env, tradeops
+from ..support import ROOT, VENV_BIN, lab_environment, tradeops
 from .enginelab import engine_lab
 
 pytestmark = pytest.mark.lab
@@ -77,11 +77,7 @@ def extra(*pairs: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def lab_env() -> dict[str, str]:
-    return ansible_env(
-        TRADEOPS_LAB_NAME=LAB,
-        TRADEOPS_LAB_SUBNET="198.19.57.0/24",
-        TRADEOPS_MOTO_PORT=str(_free_port()),
-    )
+    return lab_environment(LAB, "198.19.57.0/24")
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ import yaml
 from tradeops.runner import run_processes
 
 from ..engine.enginelab import engine_lab
-from ..support import ROOT, VENV_BIN, _free_port, ansible_env, tradeops
+from ..support import ROOT, VENV_BIN, lab_environment, tradeops
 
 pytestmark = pytest.mark.lab
 
@@ -242,10 +242,9 @@ def no_run_left(run_id: str) -> None:
 
 @pytest.fixture(scope="module")
 def lab_env(tmp_path_factory) -> dict[str, str]:
-    return ansible_env(
-        TRADEOPS_LAB_NAME=LAB,
-        TRADEOPS_LAB_SUBNET=SUBNET,
-        TRADEOPS_MOTO_PORT=str(_free_port()),
+    return lab_environment(
+        LAB,
+        SUBNET,
         # facts of this lab's hosts only (the checkout's cache is shared by every lab)
         ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path_factory.mktemp("facts")),
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from ..support import ROOT, VENV_BIN, _free_port, ansible_env, tradeops
+from ..support import ROOT, VENV_BIN, lab_environment, tradeops
 
 PREFIX = "/tradeops/lab/dr"
 EAST, WEST = "us-east-1", "us-west-2"
@@ -35,11 +35,8 @@ class DrLab:
         self.name = name
         self.subnet = subnet
         self.directory = directory
-        self.env = env or ansible_env(
-            TRADEOPS_LAB_NAME=name,
-            TRADEOPS_LAB_SUBNET=subnet,
-            TRADEOPS_MOTO_PORT=str(_free_port()),
-            TRADEOPS_AWS_OUTPUTS_DIR=str(directory / "outputs"),
+        self.env = env or lab_environment(
+            name, subnet, TRADEOPS_AWS_OUTPUTS_DIR=str(directory / "outputs")
         )
         self.timings: dict[str, float] = {}
         self._lab = None

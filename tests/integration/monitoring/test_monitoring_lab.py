@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from ..support import ROOT, _free_port, ansible_env, tradeops
+from ..support import ROOT, lab_environment, tradeops
 
 pytestmark = pytest.mark.lab
 
@@ -134,11 +134,7 @@ def verify_tuning(env, tmp_path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def lab_env() -> dict[str, str]:
-    return ansible_env(
-        TRADEOPS_LAB_NAME=LAB,
-        TRADEOPS_LAB_SUBNET=SUBNET,
-        TRADEOPS_MOTO_PORT=str(_free_port()),
-    )
+    return lab_environment(LAB, SUBNET)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""The edge layer's converged world: fake Elastic Load Balancing v2, ACM, WAFv2 and
-CloudWatch Logs clients that answer as AWS documents it (DescribeLoadBalancers,
+"""The edge layer's converged world: fake Elastic Load Balancing v2, ACM, WAFv2
+clients (CloudWatch Logs: aws_worlds.py's) that answer as AWS documents it (DescribeLoadBalancers,
 DescribeListeners, DescribeRules, DescribeTargetGroups, ... ListCertificates,
 DescribeCertificate, GetWebACL, GetWebACLForResource, GetLoggingConfiguration) for a load
 balancer and web ACL that match the spec exactly. aws_worlds.py registers the services and
@@ -117,23 +117,7 @@ class WAFV2(_Service):
         return {"LoggingConfiguration": config}
 
 
-class Logs(_Service):
-    """The calls of aws_worlds' Logs and the tags the edge layer reads."""
-
-    def describe_log_groups(self, logGroupNamePrefix):
-        return {
-            "logGroups": [
-                g
-                for g in self.d.get("groups", [])
-                if g["logGroupName"].startswith(logGroupNamePrefix)
-            ]
-        }
-
-    def list_tags_log_group(self, logGroupName):
-        return {"tags": dict(self.d.get("group_tags", {}).get(logGroupName, {}))}
-
-
-SERVICES = {"elbv2": ELBv2, "acm": ACM, "wafv2": WAFV2, "logs": Logs}
+SERVICES = {"elbv2": ELBv2, "acm": ACM, "wafv2": WAFV2}
 
 
 def edge_world(spec, world_class):

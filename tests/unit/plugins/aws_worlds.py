@@ -1559,7 +1559,7 @@ BUILDERS = {
 from .aws_edge_world import SERVICES as EDGE_SERVICES  # noqa: E402
 from .aws_edge_world import edge_world  # noqa: E402
 
-SERVICES.update({k: v for k, v in EDGE_SERVICES.items() if k not in SERVICES})
+SERVICES.update(EDGE_SERVICES)
 STATES["edge"] = edge_state
 BUILDERS["edge"] = lambda spec: edge_world(spec, World)
 

@@ -14,7 +14,8 @@ import pytest
 from ansible_collections.tradeops.platform.plugins.filter.aws_edge import FilterModule
 from ansible_collections.tradeops.platform.plugins.module_utils import aws_edge
 
-from .aws_edge_world import SERVICES, edge_world
+from .aws_edge_world import edge_world
+from .aws_worlds import World
 
 SERVICES_DEFAULT = [
     {
@@ -73,18 +74,6 @@ def make_spec(validation="import"):
             "redacted_headers": ["authorization", "cookie"],
         },
     }
-
-
-class World:
-    def __init__(self, region):
-        self.region = region
-        self.data = {}
-
-    def clients(self, service, region=None):
-        return SERVICES[service](self, service, region or self.region)
-
-    def d(self, service):
-        return self.data.setdefault((service, self.region), {})
 
 
 def state(world, spec):
