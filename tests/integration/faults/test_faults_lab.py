@@ -612,7 +612,7 @@ def test_ctrl_c_during_the_aws_layers_stops_everything_and_the_re_run_has_no_dup
 ):
     before = snapshot(lab_env, engines)
     run = Running(lab_env, "run", *AWS_LAYERS, report=tmp_path / "r.json")
-    run.wait_for("Converge the security layer")
+    run.wait_for("KMS | which aliases exist")  # the security layer's converge has begun
     time.sleep(1)
     sent = time.monotonic()
     run.proc.send_signal(signal.SIGINT)
