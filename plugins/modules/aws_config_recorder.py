@@ -102,6 +102,9 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_audit import
     recorder_payload,
     recording,
 )
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import (  # noqa: E402
+    delete_if_exists,
+)
 
 
 def main():
@@ -127,16 +130,20 @@ def main():
         module.fail_json_aws(err, msg="Could not describe the configuration recorders")
 
     if p["state"] == "absent":
-        if current is None:
-            module.exit_json(changed=False, recording=False, differences=[])
-        if not module.check_mode:
-            try:
-                if is_recording:
-                    config.stop_configuration_recorder(ConfigurationRecorderName=p["name"])
-                config.delete_configuration_recorder(ConfigurationRecorderName=p["name"])
-            except Exception as err:
-                module.fail_json_aws(err, msg=f"Could not delete the recorder {p['name']}")
-        module.exit_json(changed=True, recording=False, differences=[])
+
+        def delete():
+            if is_recording:
+                config.stop_configuration_recorder(ConfigurationRecorderName=p["name"])
+            config.delete_configuration_recorder(ConfigurationRecorderName=p["name"])
+
+        delete_if_exists(
+            module,
+            current is not None,
+            delete,
+            f"Could not delete the recorder {p['name']}",
+            recording=False,
+            differences=[],
+        )
 
     if current is None and recorders:
         module.fail_json(

@@ -107,13 +107,13 @@ changes:
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict  # noqa: E402
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags  # noqa: E402
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks import (  # noqa: E402
     LOG_TYPES,
     cluster_differences,
     endpoint_payload,
     logging_payload,
 )
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import converge_tags  # noqa: E402
 
 
 def describe(client, name):
@@ -234,17 +234,14 @@ def main():
                 )
             wait_for(module, client, p["name"])
 
-        if p["tags"] is not None:
-            to_set, to_unset = compare_aws_tags(
-                current.get("tags") or {}, p["tags"], p["purge_tags"]
-            )
-            if to_set or to_unset:
-                changes.append(f"tags: set {sorted(to_set)}, remove {sorted(to_unset)}")
-                if not module.check_mode:
-                    if to_unset:
-                        client.untag_resource(resourceArn=current["arn"], tagKeys=to_unset)
-                    if to_set:
-                        client.tag_resource(resourceArn=current["arn"], tags=to_set)
+        tagged = converge_tags(
+            module,
+            current.get("tags") or {},
+            tag=lambda tags: client.tag_resource(resourceArn=current["arn"], tags=tags),
+            untag=lambda keys: client.untag_resource(resourceArn=current["arn"], tagKeys=keys),
+        )
+        if tagged:
+            changes.append(tagged)
         if changes and not module.check_mode:
             current = describe(client, p["name"])
     except Exception as err:  # botocore ClientError / WaiterError

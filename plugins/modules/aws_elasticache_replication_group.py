@@ -179,12 +179,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (  # noqa: E402
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
-    compare_aws_tags,
 )
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_elasticache import (  # noqa: E402
     replication_group_differences,
     settings_errors,
 )
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import converge_tags  # noqa: E402
 
 
 def describe(client, group_id):
@@ -368,20 +368,20 @@ def main():
         tags = boto3_tag_list_to_ansible_dict(
             client.list_tags_for_resource(ResourceName=current["ARN"]).get("TagList", [])
         )
-        if p["tags"] is not None:
-            to_set, to_unset = compare_aws_tags(tags, p["tags"], p["purge_tags"])
-            if to_set or to_unset:
-                changes.append(f"tags: set {sorted(to_set)}, remove {sorted(to_unset)}")
-                if not module.check_mode:
-                    if to_unset:
-                        client.remove_tags_from_resource(
-                            ResourceName=current["ARN"], TagKeys=to_unset
-                        )
-                    if to_set:
-                        client.add_tags_to_resource(
-                            ResourceName=current["ARN"], Tags=ansible_dict_to_boto3_tag_list(to_set)
-                        )
-                    tags = p["tags"] if p["purge_tags"] else dict(tags, **p["tags"])
+        tagged = converge_tags(
+            module,
+            tags,
+            tag=lambda to_set: client.add_tags_to_resource(
+                ResourceName=current["ARN"], Tags=ansible_dict_to_boto3_tag_list(to_set)
+            ),
+            untag=lambda keys: client.remove_tags_from_resource(
+                ResourceName=current["ARN"], TagKeys=keys
+            ),
+        )
+        if tagged:
+            changes.append(tagged)
+            if not module.check_mode:
+                tags = p["tags"] if p["purge_tags"] else dict(tags, **p["tags"])
         if changes and not module.check_mode:
             current = describe(client, gid)
     except Exception as err:  # botocore ClientError / WaiterError

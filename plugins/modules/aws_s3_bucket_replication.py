@@ -95,6 +95,9 @@ replication_configuration:
 import contextlib  # noqa: E402
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import (  # noqa: E402
+    delete_if_exists,
+)
 
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     from botocore.exceptions import BotoCoreError, ClientError
@@ -184,14 +187,13 @@ def main():
         current = None
 
     if p["state"] == "absent":
-        if current is None:
-            module.exit_json(changed=False)
-        if not module.check_mode:
-            try:
-                s3.delete_bucket_replication(Bucket=p["bucket"])
-            except (BotoCoreError, ClientError) as err:
-                module.fail_json_aws(err, msg=f"Could not remove the replication of {p['bucket']}")
-        module.exit_json(changed=True)
+        delete_if_exists(
+            module,
+            current is not None,
+            lambda: s3.delete_bucket_replication(Bucket=p["bucket"]),
+            f"Could not remove the replication of {p['bucket']}",
+            errors=(BotoCoreError, ClientError),
+        )
 
     desired = desired_configuration(p)
     if current is not None and matches(current, desired, p["strict_compare"]):

@@ -72,8 +72,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (  # noqa: E402
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
-    compare_aws_tags,
 )
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import converge_tags  # noqa: E402
 
 
 def main():
@@ -146,21 +146,17 @@ def main():
                 )
             module.exit_json(changed=True, flow_log_id=created["FlowLogIds"][0])
         flow_log_id = current["FlowLogId"]
-        if p["tags"] is not None:
-            to_set, to_unset = compare_aws_tags(
-                boto3_tag_list_to_ansible_dict(current.get("Tags", [])), p["tags"], p["purge_tags"]
-            )
-            if to_set or to_unset:
-                changed = True
-                if not module.check_mode:
-                    if to_unset:
-                        ec2.delete_tags(
-                            Resources=[flow_log_id], Tags=[{"Key": k} for k in to_unset]
-                        )
-                    if to_set:
-                        ec2.create_tags(
-                            Resources=[flow_log_id], Tags=ansible_dict_to_boto3_tag_list(to_set)
-                        )
+        if converge_tags(
+            module,
+            boto3_tag_list_to_ansible_dict(current.get("Tags", [])),
+            tag=lambda tags: ec2.create_tags(
+                Resources=[flow_log_id], Tags=ansible_dict_to_boto3_tag_list(tags)
+            ),
+            untag=lambda keys: ec2.delete_tags(
+                Resources=[flow_log_id], Tags=[{"Key": k} for k in keys]
+            ),
+        ):
+            changed = True
     except Exception as err:
         module.fail_json_aws(err, msg="Could not converge the flow log")
     module.exit_json(changed=changed, flow_log_id=flow_log_id)

@@ -64,6 +64,9 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_edge import 
     logging_differences,
     redacted_fields,
 )
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import (  # noqa: E402
+    delete_if_exists,
+)
 
 MISSING = ("WAFNonexistentItemException",)
 
@@ -90,14 +93,12 @@ def main():
             module.fail_json_aws(err, msg=f"Could not read the logging of {p['web_acl_arn']}")
         current = None
     if p["state"] == "absent":
-        if current is None:
-            module.exit_json(changed=False)
-        if not module.check_mode:
-            try:
-                wafv2.delete_logging_configuration(ResourceArn=p["web_acl_arn"])
-            except Exception as err:
-                module.fail_json_aws(err, msg=f"Could not stop the logging of {p['web_acl_arn']}")
-        module.exit_json(changed=True)
+        delete_if_exists(
+            module,
+            current is not None,
+            lambda: wafv2.delete_logging_configuration(ResourceArn=p["web_acl_arn"]),
+            f"Could not stop the logging of {p['web_acl_arn']}",
+        )
     want = {"destination": p["destination_arn"], "redacted_headers": p["redacted_headers"]}
     if current is not None and not logging_differences(current, want):
         module.exit_json(changed=False, logging_configuration=current)

@@ -1,0 +1,130 @@
+"""Unit tests for the steps the AWS modules share (module_utils/aws_module.py)."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import (
+    converge_tags,
+    delete_if_exists,
+)
+
+
+class Exited(Exception):
+    """exit_json / fail_json_aws of the fake module (AnsibleModule's exit the process)."""
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, **params):
+        self.check_mode = check_mode
+        self.params = params
+        self.result = None
+
+    def exit_json(self, **result):
+        self.result = result
+        raise Exited
+
+    def fail_json_aws(self, err, msg):
+        self.result = {"failed": True, "msg": msg, "error": err}
+        raise Exited
+
+
+class Calls:
+    """Records the AWS calls a step makes."""
+
+    def __init__(self, error=None):
+        self.made = []
+        self.error = error
+
+    def call(self, name):
+        def record(*args):
+            self.made.append((name, *args))
+            if self.error:
+                raise self.error
+
+        return record
+
+
+class Boom(Exception):
+    pass
+
+
+def test_delete_if_exists_leaves_a_missing_resource_alone():
+    module, calls = FakeModule(), Calls()
+    with pytest.raises(Exited):
+        delete_if_exists(module, False, calls.call("delete"), "no", recording=False)
+    assert module.result == {"changed": False, "recording": False}
+    assert calls.made == []
+
+
+def test_delete_if_exists_deletes_an_existing_one():
+    module, calls = FakeModule(), Calls()
+    with pytest.raises(Exited):
+        delete_if_exists(module, True, calls.call("delete"), "no", differences=[])
+    assert module.result == {"changed": True, "differences": []}
+    assert calls.made == [("delete",)]
+
+
+def test_delete_if_exists_in_check_mode_only_reports():
+    module, calls = FakeModule(check_mode=True), Calls()
+    with pytest.raises(Exited):
+        delete_if_exists(module, True, calls.call("delete"), "no")
+    assert module.result == {"changed": True}
+    assert calls.made == []
+
+
+def test_delete_if_exists_fails_on_the_errors_it_is_given():
+    module, calls = FakeModule(), Calls(error=Boom("denied"))
+    with pytest.raises(Exited):
+        delete_if_exists(module, True, calls.call("delete"), "Could not delete x", errors=Boom)
+    assert module.result["failed"] is True
+    assert module.result["msg"] == "Could not delete x"
+    assert str(module.result["error"]) == "denied"
+
+
+def test_delete_if_exists_lets_other_errors_through():
+    module, calls = FakeModule(), Calls(error=KeyError("bug"))
+    with pytest.raises(KeyError):
+        delete_if_exists(module, True, calls.call("delete"), "no", errors=Boom)
+    assert module.result is None
+
+
+def test_converge_tags_without_the_tags_option_changes_nothing():
+    module, calls = FakeModule(tags=None, purge_tags=True), Calls()
+    assert converge_tags(module, {"a": "1"}, calls.call("tag"), calls.call("untag")) == ""
+    assert calls.made == []
+
+
+def test_converge_tags_when_converged_makes_no_call():
+    module, calls = FakeModule(tags={"a": "1"}, purge_tags=True), Calls()
+    assert converge_tags(module, {"a": "1"}, calls.call("tag"), calls.call("untag")) == ""
+    assert calls.made == []
+
+
+def test_converge_tags_removes_then_sets():
+    module, calls = FakeModule(tags={"a": "2", "c": "3"}, purge_tags=True), Calls()
+    current = {"a": "1", "b": "x"}
+    message = converge_tags(module, current, calls.call("tag"), calls.call("untag"))
+    assert message == "tags: set ['a', 'c'], remove ['b']"
+    assert calls.made == [("untag", ["b"]), ("tag", {"a": "2", "c": "3"})]
+
+
+def test_converge_tags_without_purge_keeps_the_others():
+    module, calls = FakeModule(tags={"c": "3"}, purge_tags=False), Calls()
+    message = converge_tags(module, {"b": "x"}, calls.call("tag"), calls.call("untag"))
+    assert message == "tags: set ['c'], remove []"
+    assert calls.made == [("tag", {"c": "3"})]
+
+
+def test_converge_tags_only_removing():
+    module, calls = FakeModule(tags={}, purge_tags=True), Calls()
+    message = converge_tags(module, {"b": "x"}, calls.call("tag"), calls.call("untag"))
+    assert message == "tags: set [], remove ['b']"
+    assert calls.made == [("untag", ["b"])]
+
+
+def test_converge_tags_in_check_mode_only_reports():
+    module = FakeModule(check_mode=True, tags={"a": "2"}, purge_tags=True)
+    calls = Calls()
+    message = converge_tags(module, {"a": "1", "b": "x"}, calls.call("tag"), calls.call("untag"))
+    assert message == "tags: set ['a'], remove ['b']"
+    assert calls.made == []
