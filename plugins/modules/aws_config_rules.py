@@ -11,6 +11,8 @@ version_added: "0.1.0"
 description:
   - Describe-first - one DescribeConfigRules (paged) and a ListTagsForResource per rule; a
     rule is written only when it differs, a tag only when it is missing or different.
+  - With I(state=present) the listed rules are created or updated; with I(state=absent)
+    they are deleted.
   - AWS managed rules only (owner C(AWS), identifiers such as C(ENCRYPTED_VOLUMES)).
     Rules not listed are left alone (other teams', Security Hub's).
   - community.aws.config_rule has no tags and no check mode, and against moto its first
@@ -47,16 +49,12 @@ options:
         description: What the rule checks.
         type: str
         default: ""
-  state:
-    description: V(present) creates or updates the rules, V(absent) deletes them.
-    type: str
-    default: present
-    choices: [present, absent]
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
+  - tradeops.platform.state
 """
 
 EXAMPLES = r"""

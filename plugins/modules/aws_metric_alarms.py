@@ -14,6 +14,7 @@ description:
     alarms that are missing or differ (PutMetricAlarm), tags them, and with
     I(purge_prefixes) deletes the alarms under those name prefixes that are not listed (a
     resource gone, a rule switched off). Supports check mode and diff.
+  - With I(state=absent) it deletes the listed alarms and those under I(purge_prefixes).
   - amazon.aws.cloudwatch_metric_alarm manages one alarm per run (a process each) and
     cannot tag one.
   - An alarm notifies its I(actions) on ALARM and on OK, and is always enabled; tags given
@@ -88,18 +89,12 @@ options:
     type: list
     elements: str
     default: []
-  state:
-    description:
-      - V(present) puts the alarms; V(absent) deletes the listed alarms and those under
-        I(purge_prefixes).
-    type: str
-    default: present
-    choices: [present, absent]
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - amazon.aws.tags
+  - tradeops.platform.state
 """
 
 EXAMPLES = r"""

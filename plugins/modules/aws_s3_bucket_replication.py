@@ -12,6 +12,8 @@ description:
   - amazon.aws.s3_bucket has no replication option. This module manages a bucket's whole
     replication configuration (role + rules), describe-first; a converged bucket costs one
     read call and no write.
+  - The resource it manages is the replication configuration - with I(state=absent) the
+    bucket does not replicate.
   - Both buckets must have versioning enabled. Objects encrypted with SSE-KMS replicate only
     when I(rules[].replica_kms_key_id) is set (the rule then selects SSE-KMS objects).
 author:
@@ -62,15 +64,11 @@ options:
         C(DeleteMarkerReplication=Disabled)); a lab-only setting.
     type: bool
     default: true
-  state:
-    description: Whether the bucket replicates.
-    type: str
-    default: present
-    choices: [present, absent]
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - tradeops.platform.state
 """
 
 EXAMPLES = r"""

@@ -11,6 +11,8 @@ version_added: "0.2.0"
 description:
   - Describe-first through GetWebACLForResource, the resource's side of the association; a
     resource protected by another web ACL is moved to this one (a resource has at most one).
+  - The resource it manages is the association - with I(state=present) I(resource_arn) is
+    protected by I(web_acl_arn), with I(state=absent) it is protected by no web ACL.
   - community.aws.wafv2_resources reads the web ACL's side (ListResourcesForWebACL), which moto
     does not implement (HTTP 500); both calls are documented AWS APIs, this module needs only
     the one moto answers.
@@ -24,17 +26,11 @@ options:
   web_acl_arn:
     description: ARN of the web ACL. Required with I(state=present).
     type: str
-  state:
-    description:
-      - C(present) - the resource is protected by I(web_acl_arn).
-      - C(absent) - the resource is protected by no web ACL.
-    type: str
-    default: present
-    choices: [present, absent]
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - tradeops.platform.state
 """
 
 EXAMPLES = r"""

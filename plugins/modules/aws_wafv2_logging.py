@@ -12,6 +12,8 @@ description:
   - Neither amazon.aws nor community.aws manages a web ACL's logging configuration. This
     module does, describe-first (GetLoggingConfiguration); a converged configuration costs
     one read call.
+  - The resource it manages is the logging configuration - with I(state=present) the web
+    ACL logs to I(destination_arn), with I(state=absent) it does not log.
   - The destination is a CloudWatch Logs group, an S3 bucket or a Data Firehose stream whose
     name starts with C(aws-waf-logs-) (AWS refuses others).
 author:
@@ -31,15 +33,11 @@ options:
     type: list
     elements: str
     default: []
-  state:
-    description: C(present) - log to I(destination_arn); C(absent) - no logging.
-    type: str
-    default: present
-    choices: [present, absent]
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - tradeops.platform.state
 """
 
 EXAMPLES = r"""
