@@ -59,7 +59,7 @@ options:
         type: list
         elements: str
         required: true
-      start:
+      start: &opening_time
         description:
           - Opening time, C(HH:MM) local time.
         type: str
@@ -92,11 +92,7 @@ options:
           - Local date, C(YYYY-MM-DD).
         type: str
         required: true
-      start:
-        description:
-          - Opening time, C(HH:MM) local time.
-        type: str
-        required: true
+      start: *opening_time
       end:
         description:
           - Closing time, C(HH:MM) local time (C(24:00) allowed; earlier than start crosses
