@@ -18,32 +18,28 @@ from ansible_collections.tradeops.platform.plugins.module_utils.tuning_profile i
 
 from .hosts import MACHINES, host_facts, profile
 
+# Both C5n shapes have the same 72 threads (2 sockets x 18 cores x 2), so the same isolation.
+C5N_CPU_ARGS = [
+    "isolcpus=managed_irq,domain,2-17,38-53",
+    "nohz_full=2-17,38-53",
+    "rcu_nocbs=2-17,38-53",
+    "irqaffinity=0-1,18-37,54-71",
+    "skew_tick=1",
+    "tsc=reliable",
+    "nosoftlockup",
+    "intel_idle.max_cstate=1",
+    "processor.max_cstate=1",
+]
 KERNEL_ARGS = {
     "c5n_18xlarge": [
-        "isolcpus=managed_irq,domain,2-17,38-53",
-        "nohz_full=2-17,38-53",
-        "rcu_nocbs=2-17,38-53",
-        "irqaffinity=0-1,18-37,54-71",
-        "skew_tick=1",
-        "tsc=reliable",
-        "nosoftlockup",
-        "intel_idle.max_cstate=1",
-        "processor.max_cstate=1",
+        *C5N_CPU_ARGS,
         "default_hugepagesz=1G",
         "hugepagesz=1G",
         "hugepages=0:16",
         "transparent_hugepage=never",
     ],
     "c5n_metal": [
-        "isolcpus=managed_irq,domain,2-17,38-53",
-        "nohz_full=2-17,38-53",
-        "rcu_nocbs=2-17,38-53",
-        "irqaffinity=0-1,18-37,54-71",
-        "skew_tick=1",
-        "tsc=reliable",
-        "nosoftlockup",
-        "intel_idle.max_cstate=1",
-        "processor.max_cstate=1",
+        *C5N_CPU_ARGS,
         "intel_pstate=disable",
         "default_hugepagesz=1G",
         "hugepagesz=2M",
