@@ -10,11 +10,15 @@ AWS API calls (read / mutating, counted by a recording proxy in front of moto) o
 * tradeops: playbooks/aws/site.yml - concurrent layers, async loops, describe-first skip;
 
 and the ratios baseline / tradeops. Run: .venv/bin/python tests/benchmarks/aws_bench.py
+[--layers a,b,...] [-e EXTRA_VARS ...] (both runs get them; --layers compares the same layers
+across two revisions of the collection: copy this file into the other checkout and run it
+there with the same arguments).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -82,14 +86,23 @@ def scenario(moto, log, args, label):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1, help="repeat and keep the best")
-    rounds = parser.parse_args().rounds
+    parser.add_argument("--layers", help="only these layers (comma-separated), in both runs")
+    parser.add_argument(
+        "-e", "--extra-vars", action="append", default=[], help="extra vars for both runs"
+    )
+    options = parser.parse_args()
+    rounds = options.rounds
+    extra = tuple(arg for value in options.extra_vars for arg in ("-e", value))
+    if options.layers:
+        layers = [name.strip() for name in options.layers.split(",") if name.strip()]
+        extra += ("-e", json.dumps({"tradeops_aws_layers": layers}))
     moto = MotoServer(Path(tempfile.mkdtemp(prefix="tradeops-bench-moto-")) / "moto.log")
     log = ApiLog(moto.port)
     try:
         results = {}
         for _ in range(rounds):
             for label, args in (("baseline", BASELINE), ("tradeops", FAST)):
-                create, noop = scenario(moto, log, args, label)
+                create, noop = scenario(moto, log, args + extra, label)
                 for phase, value in (("create", create), ("no-op", noop)):
                     best = results.get((label, phase))
                     if best is None or value["wall"] < best["wall"]:
