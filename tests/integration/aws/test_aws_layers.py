@@ -1393,6 +1393,9 @@ def test_alarms_an_alarm_deleted_by_hand_is_found_and_put_back(created, moto, aw
     stats = proc.stdout.split("CUSTOM STATS")[-1]
     assert "tradeops-lab-alarms-critical, tradeops-lab-alarms-warning" in stats, stats
     assert "19 CloudWatch alarms" in stats, stats
+    # The security layer's data key lets CloudWatch publish to the encrypted topics.
+    assert "NOT DELIVERED" not in stats, stats
+    assert _alarms_outputs(outputs_dir)["cloudwatch_can_publish"] == {"us-east-1": True, DR: True}
 
     proc, calls = _run(aws_api, outputs_dir, "--tags", "alarms", "-e", extra)
     assert proc.returncode == 0, proc.stdout[-4000:]

@@ -1,4 +1,7 @@
-"""The IAM policies the security layer writes name S3 buckets the s3 layer creates.
+"""The security layer's policies grant what the other layers need, on what they create.
+
+The IAM policies it writes name S3 buckets the s3 layer creates, and the data key lets
+CloudWatch notify the alarms layer's encrypted topics.
 
 A policy that names a bucket nobody creates grants nothing and fails nobody: the engine
 nodes' backup policy once named `tradeops-<env>-backups` while the bucket is
@@ -10,6 +13,9 @@ from __future__ import annotations
 import fnmatch
 
 import pytest
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_alarms import (
+    key_allows_cloudwatch,
+)
 
 from .aws_specs import render
 
@@ -36,3 +42,12 @@ def test_every_bucket_an_iam_policy_names_is_one_the_s3_layer_creates(inventory)
     assert named, "no IAM policy names an S3 bucket: the test checks nothing"
     unknown = [n for n in named if not fnmatch.filter(buckets, n[2])]
     assert not unknown, f"policies name buckets the s3 layer does not create: {unknown}"
+
+
+@pytest.mark.parametrize("inventory", INVENTORIES)
+def test_the_data_key_lets_cloudwatch_notify_the_alarm_topics(inventory):
+    """Without the grant AWS drops every alarm notification to a KMS-encrypted topic (the
+    alarms layer's summary would say NOT DELIVERED)."""
+    keys = [k for k in render("security", inventory)["kms_keys"] if k["purpose"] == "data"]
+    assert {k["region"] for k in keys} >= {"us-east-1", "us-west-2"}
+    assert all(key_allows_cloudwatch(k["policy"]) for k in keys), keys
