@@ -6,7 +6,8 @@ What each engine host says about itself, read now by a read-only playbook
 - its tuning profile and the verification of each check, from the textfile engine_tuning's
   verify writes (`tradeops_tuning.prom`, docs/monitoring.md): the same data TuningDrift
   alerts on, with the time of that verify;
-- the engine's version and health, from its /health (asked on the host itself);
+- the engine's version and health, from its /health (asked on the host itself); a standby
+  the DR fence keeps stopped (its `tradeops_dr_fence.prom`) is "standby, fenced", not down;
 - backup freshness, from the backup agents' `tradeops_backup_<job>.prom` (any host);
 - the monitoring targets of the host as Prometheus sees them (its /api/v1/targets);
 - drift, from the last `tradeops drift` of the environment (.cache/drift/<env>.json).
@@ -196,11 +197,26 @@ def backup_view(texts: dict[str, str], now: float) -> list[dict[str, Any]]:
     return out
 
 
-def engine_view(engine: dict[str, Any] | None) -> dict[str, Any]:
+def fence_view(text: str | None) -> str | None:
+    """The active region when the DR fence keeps this host's engine stopped (its
+    tradeops_dr_fence.prom says allowed 0: a standby of the region that is not active);
+    None when the engine may run or the host has no fence."""
+    samples = parse_prom(text or "")
+    allowed = [value for name, _, value in samples if name == "tradeops_dr_fence_allowed"]
+    if not allowed or allowed[0] != 0:
+        return None
+    epochs = [labels for name, labels, _ in samples if name == "tradeops_dr_fence_epoch"]
+    return (epochs[0].get("active") if epochs else None) or "another region"
+
+
+def engine_view(engine: dict[str, Any] | None, fenced_by: str | None = None) -> dict[str, Any]:
+    """The engine's health; a fenced standby whose engine is down is as it should be."""
     engine = engine or {}
     if not engine.get("asked") or engine.get("asked") in ("False", "false"):
         return {"status": UNKNOWN, "summary": "-"}
     body = engine.get("body") if isinstance(engine.get("body"), dict) else None
+    if body is None and fenced_by:
+        return {"status": OK, "summary": f"standby, fenced ({fenced_by} active)", "version": None}
     if body is None:
         error = str(engine.get("error") or "no answer")
         return {"status": FAIL, "summary": f"down ({error[:60]})", "version": None}
@@ -218,7 +234,9 @@ def engine_view(engine: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def targets_view(host: str, monitoring: dict[str, Any]) -> dict[str, Any]:
+def targets_view(host: str, monitoring: dict[str, Any], fenced: bool = False) -> dict[str, Any]:
+    """The host's scrape targets; on a fenced standby the engine's own target is down by
+    design (the EngineDown alert spares it too) and does not count."""
     targets = []
     errors = []
     for view in monitoring.values():
@@ -245,7 +263,11 @@ def targets_view(host: str, monitoring: dict[str, Any]) -> dict[str, Any]:
     summary = f"{len(targets) - len(down)}/{len(targets)} up"
     if down:
         summary += ": down " + ", ".join(str(t["job"]) for t in down)
-    return {"status": FAIL if down else OK, "summary": summary, "targets": targets}
+    expected = [t for t in down if fenced and t["job"] == "engine"]
+    if expected:
+        summary += " (fenced)"
+    failing = len(down) > len(expected)
+    return {"status": FAIL if failing else OK, "summary": summary, "targets": targets}
 
 
 def drift_view(host: str, last: dict[str, Any] | None) -> dict[str, Any]:
@@ -302,17 +324,18 @@ def build(
             }
         else:
             tuning = tuning_view(texts.get("tradeops_tuning.prom"), now)
+            fenced_by = fence_view(texts.get("tradeops_dr_fence.prom"))
             row = {
                 "host": host,
                 "region": view.get("region") or "",
                 "profile": tuning.get("profile") or view.get("profile") or None,
                 "unreachable": False,
                 "tuning": tuning,
-                "engine": engine_view(view.get("engine")),
+                "engine": engine_view(view.get("engine"), fenced_by),
                 "backups": backup_view(
                     {k: v for k, v in texts.items() if k.startswith("tradeops_backup_")}, now
                 ),
-                "targets": targets_view(host, monitoring),
+                "targets": targets_view(host, monitoring, fenced=fenced_by is not None),
                 "drift": drift_view(host, last_drift),
             }
         backup_status = worst(*(b["status"] for b in row["backups"])) if row["backups"] else OK

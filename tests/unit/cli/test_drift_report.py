@@ -133,6 +133,52 @@ def collected(rx_ok: int = 1, verified: float = NOW - 60) -> dict:
     }
 
 
+FENCE_PROM = """\
+# TYPE tradeops_dr_fence_allowed gauge
+tradeops_dr_fence_allowed{region="us-west-2"} %d
+# TYPE tradeops_dr_fence_epoch gauge
+tradeops_dr_fence_epoch{region="us-west-2",active="us-east-1"} 1
+"""
+
+
+def test_a_fenced_standby_engine_that_is_down_is_not_failing():
+    """The DR region's engine stays stopped while the other region is active: the report
+    says so instead of paging; the same host with the fence open and no engine fails."""
+    fence = "/var/lib/prometheus/node-exporter/tradeops_dr_fence.prom"
+    tuning = "/var/lib/prometheus/node-exporter/tradeops_tuning.prom"
+    down = {"asked": True, "status": -1, "body": None, "error": "Request failed: <urlopen>"}
+    targets = [
+        {"labels": {"instance": "engine-west-1", "job": "node"}, "health": "up"},
+        {"labels": {"instance": "engine-west-1", "job": "engine"}, "health": "down"},
+    ]
+
+    def row(allowed: int) -> dict:
+        host = {
+            "region": "us-west-2",
+            "textfiles": {
+                tuning: b64(TUNING_PROM % (1, NOW - 60)),
+                fence: b64(FENCE_PROM % allowed),
+            },
+            "engine": down,
+        }
+        seen = {
+            "hosts": {"engine-west-1": host},
+            "monitoring": {"mon-1": {"targets": targets}},
+            "groups": {"engines": ["engine-west-1"]},
+        }
+        return report.build(seen, None, "lab", NOW)["engines"][0]
+
+    fenced = row(0)
+    assert fenced["engine"]["summary"] == "standby, fenced (us-east-1 active)"
+    assert fenced["engine"]["status"] == report.OK
+    assert fenced["targets"] == dict(fenced["targets"], status=report.OK)
+    assert fenced["targets"]["summary"] == "1/2 up: down engine (fenced)"
+    assert not fenced["failing"]
+    open_fence = row(1)
+    assert open_fence["engine"]["status"] == report.FAIL
+    assert open_fence["targets"]["status"] == report.FAIL and open_fence["failing"]
+
+
 def test_parse_prom_and_tuning_view():
     samples = report.parse_prom(TUNING_PROM % (0, NOW - 10))
     assert ("tradeops_tuning_check_ok", {"check": "nic.eth0.channels.rx"}, 0.0) in samples
