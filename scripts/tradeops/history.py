@@ -538,6 +538,14 @@ class RunAudit:
         self.operator = operator()
         self.collector = ChangeCollector(check=bool(getattr(request, "check", False)))
         self.recorded = enabled() and self.command in RECORDED
+        # What ran is what the checkout held when the run began: a commit or an edit made
+        # while it runs must not be recorded as its revision or desired state.
+        extra_vars = list(getattr(request, "extra_vars", []) or [])
+        self.extra_vars = redact_extra_vars(extra_vars, Path.cwd()) if self.recorded else []
+        self.git = git_state(root) if self.recorded else {}
+        self.desired_state = (
+            desired_state_fingerprint(root, inventory, self.extra_vars) if self.recorded else None
+        )
         # Task by task (ARA's callback in the run), or only the summary when it ends.
         is_move = self.command == "dr" and playbook.stem in MOVES
         self.tasks = mode() == "full" or (mode() == "on" and not is_move)
@@ -578,7 +586,6 @@ class RunAudit:
 
     def build(self, report: dict[str, Any]) -> dict[str, Any]:
         req = self.request
-        extra_vars = redact_extra_vars(list(getattr(req, "extra_vars", []) or []), Path.cwd())
         caller = self.collector.aws_caller
         if caller is None:
             caller = caller_identity(self.root, self.inventory)
@@ -594,10 +601,10 @@ class RunAudit:
             "tags": list(getattr(req, "tags", []) or []),
             "skip_tags": list(getattr(req, "skip_tags", []) or []),
             "limit": getattr(req, "limit", None),
-            "extra_vars": extra_vars,
+            "extra_vars": self.extra_vars,
             "operator": dict(self.operator, aws_caller=caller),
-            "git": git_state(self.root),
-            "desired_state": desired_state_fingerprint(self.root, self.inventory, extra_vars),
+            "git": self.git,
+            "desired_state": self.desired_state,
             "started_at": stamp(self.started),
             "ended_at": stamp(ended),
             "elapsed_seconds": round((ended - self.started).total_seconds(), 1),

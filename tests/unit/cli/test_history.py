@@ -79,6 +79,38 @@ def test_fingerprint_follows_roles_inventory_and_extra_vars_not_secrets(tmp_path
     )
 
 
+def test_the_record_names_the_revision_and_desired_state_the_run_started_from(
+    tmp_path, monkeypatch
+):
+    """A commit made while a run goes on is not what ran: revision, dirtiness and the
+    desired-state fingerprint are taken when the run starts."""
+    monkeypatch.setenv("TRADEOPS_HISTORY", "on")
+    root = tmp_path / "checkout"
+    (root / "roles" / "r").mkdir(parents=True)
+    (root / "inventories" / "lab").mkdir(parents=True)
+    (root / "roles" / "r" / "main.yml").write_text("a: 1\n")
+
+    def git(*args):
+        who = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+        subprocess.run(["git", "-C", str(root), *who, *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    first = history.git_state(root)["revision"]
+    audit = history.RunAudit(
+        root, RunRequest("x"), "r-1", root / "site.yml", root / "inventories" / "lab"
+    )
+    (root / "roles" / "r" / "main.yml").write_text("a: 2\n")  # the run goes on ...
+    git("commit", "-qam", "two")
+    assert history.git_state(root)["revision"] != first
+    monkeypatch.setattr(history, "caller_identity", lambda root, inventory: None)
+    record = audit.build({"exit_code": 0})
+    assert record["git"]["revision"] == first and record["git"]["dirty"] is False
+    now = history.desired_state_fingerprint(root, root / "inventories" / "lab", [])
+    assert record["desired_state"] != now
+
+
 def test_ships_protected_environments_by_default(monkeypatch):
     # Protection is the inventory's tradeops_protected (environment.py), not a list of names.
     monkeypatch.delenv("TRADEOPS_SHIP_RUN_RECORDS", raising=False)
