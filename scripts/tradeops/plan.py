@@ -252,6 +252,7 @@ def plan_result(
         "inventory": report.get("inventory") or args.inventory,
         "tags": args.tags,
         "limit": args.limit,
+        "extra_vars": history.redact_extra_vars(list(args.extra_vars), Path.cwd()),
         "run_id": report.get("run_id"),
         "checked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "elapsed_seconds": report.get("elapsed_seconds"),
@@ -391,7 +392,9 @@ def render_plan(result: dict[str, Any]) -> str:
     lines += [
         "",
         "Check mode: nothing was changed. To apply: "
-        f"tradeops run {playbook} -i {inventory}" + (f" {selection}" if selection else ""),
+        f"tradeops run {playbook} -i {inventory}"
+        + (f" {selection}" if selection else "")
+        + (" with the same -e" if result.get("extra_vars") else ""),
     ]
     return "\n".join(lines)
 

@@ -265,7 +265,11 @@ def test_plan_text_names_each_change_with_current_and_wanted():
     assert "2 to change (AWS layer network; host engine-c5n-2)" in text
     assert "- ingress tcp 2222 from 198.18.0.0/24   (there: not wanted)" in text
     assert "current: 2" in text and "wanted:  1" in text
-    assert "tradeops run site -i inventories/lab" in text
+    assert text.endswith("To apply: tradeops run site -i inventories/lab")
+    scoped = plan.render_plan(
+        dict(result, tags=["network"], extra_vars=[{"tradeops_aws_layers": ["network"]}])
+    )
+    assert scoped.endswith("tradeops run site -i inventories/lab --tags network with the same -e")
     none = plan.render_plan(dict(result, changes=[], exit_code=exitcodes.OK))
     assert "no changes" in none
 
