@@ -88,10 +88,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="repeat and keep the best")
     parser.add_argument("--layers", help="only these layers (comma-separated), in both runs")
     parser.add_argument(
+        "--tradeops-only",
+        action="store_true",
+        help="skip the sequential baseline (for a comparison of two revisions' site.yml)",
+    )
+    parser.add_argument(
         "-e", "--extra-vars", action="append", default=[], help="extra vars for both runs"
     )
     options = parser.parse_args()
     rounds = options.rounds
+    runs = [("baseline", BASELINE), ("tradeops", FAST)][int(options.tradeops_only) :]
     extra = tuple(arg for value in options.extra_vars for arg in ("-e", value))
     if options.layers:
         layers = [name.strip() for name in options.layers.split(",") if name.strip()]
@@ -101,7 +107,7 @@ def main() -> None:
     try:
         results = {}
         for _ in range(rounds):
-            for label, args in (("baseline", BASELINE), ("tradeops", FAST)):
+            for label, args in runs:
                 create, noop = scenario(moto, log, args + extra, label)
                 for phase, value in (("create", create), ("no-op", noop)):
                     best = results.get((label, phase))
@@ -116,14 +122,14 @@ def main() -> None:
         f"{'API calls':>11}{'read':>7}{'mutating':>10}"
     )
     for phase in ("create", "no-op"):
-        for label in ("baseline", "tradeops"):
+        for label, _args in runs:
             r = results[(label, phase)]
             name = f"{phase} / {label}"
             print(
                 f"{name:<26}{r['wall']:>9.1f}{r['cpu']:>9.1f}{r['busy']:>9.1f}"
                 f"{r['total']:>11}{r['read']:>7}{r['mutating']:>10}"
             )
-    for phase, target in (("create", 3), ("no-op", 6)):
+    for phase, target in (("create", 3), ("no-op", 6)) if len(runs) == 2 else ():
         base, fast = results[("baseline", phase)], results[("tradeops", phase)]
         print(
             f"{phase}: {base['wall'] / fast['wall']:.1f}x faster (target {target}x), "
