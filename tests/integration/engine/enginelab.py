@@ -31,7 +31,8 @@ def engine_lab(lab_env, timings: dict[str, float], label: str):
         assert down.returncode == 0, down.stderr
 
 
-def _client(lab_env, service: str, region: str):
+def aws(lab_env, service: str, region: str = "us-east-1"):
+    """A client of the lab's moto (its port in the lab's environment)."""
     return boto3.client(
         service,
         endpoint_url=f"http://127.0.0.1:{lab_env['TRADEOPS_MOTO_PORT']}",
@@ -49,7 +50,7 @@ def launch_engine_instances(lab_env) -> None:
     it; it is not run here because it needs the network and security layers, whose
     outputs live in one .cache/aws/lab/ shared by every lab of the checkout.
     """
-    ec2 = _client(lab_env, "ec2", "us-east-1")
+    ec2 = aws(lab_env, "ec2")
     fleet = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/fleet.yml").read_text())
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     for instance in fleet["aws_fleet_instances"]:
@@ -89,6 +90,6 @@ def seed_dr_state(lab_env) -> None:
         }
     )
     for region in ("us-east-1", "us-west-2"):
-        ssm = _client(lab_env, "ssm", region)
+        ssm = aws(lab_env, "ssm", region)
         for name in ("/tradeops/lab/dr/active", "/tradeops/lab/dr/epochs/00000001"):
             ssm.put_parameter(Name=name, Value=record, Type="String", Overwrite=True)

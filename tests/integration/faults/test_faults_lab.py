@@ -33,13 +33,12 @@ import threading
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
 
 from tradeops.runner import run_processes
 
-from ..engine.enginelab import engine_lab
+from ..engine.enginelab import aws, engine_lab
 from ..support import ROOT, VENV_BIN, lab_environment, tradeops
 
 pytestmark = pytest.mark.lab
@@ -170,16 +169,6 @@ HEALTH = (
 
 def health(env, host: str, url: str = "http://127.0.0.1:8080/health") -> dict:
     return json.loads(podman(env, "exec", f"{LAB}-{host}", "python3", "-c", HEALTH, url).stdout)
-
-
-def aws(env, service: str, region: str = "us-east-1"):
-    return boto3.client(
-        service,
-        endpoint_url=f"http://127.0.0.1:{env['TRADEOPS_MOTO_PORT']}",
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
 
 
 def cloud(env) -> dict:
