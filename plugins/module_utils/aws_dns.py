@@ -49,7 +49,7 @@ def dns_records(records, zone, prefix, targets, evaluate_target_health=True):
                     "record": name,
                     "role": role,
                     "fqdn": fqdn,
-                    "path": rec.get("health_path", "/healthz"),
+                    "path": rec.get("health_path", "/health"),
                     "port": int(rec.get("health_port", 443)),
                 }
             )

@@ -12,6 +12,8 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_dns import (
     dns_records,
 )
 
+from .aws_specs import render
+
 TARGETS = {
     "primary": {
         "region": "us-east-1",
@@ -53,8 +55,8 @@ def test_each_record_is_a_failover_pair_of_aliases_gated_by_its_regions_check():
     }
     # The health checks probe each region's own name, which aliases that region's ALB.
     assert [(c["name"], c["fqdn"], c["path"], c["port"]) for c in built["health_checks"]] == [
-        ("tradeops-lab-api-primary", "api.us-east-1.lab.tradeops.example", "/healthz", 443),
-        ("tradeops-lab-api-secondary", "api.us-west-2.lab.tradeops.example", "/healthz", 443),
+        ("tradeops-lab-api-primary", "api.us-east-1.lab.tradeops.example", "/health", 443),
+        ("tradeops-lab-api-secondary", "api.us-west-2.lab.tradeops.example", "/health", 443),
     ]
     assert [(r["fqdn"], r["alias"]["dns_name"]) for r in built["regional_records"]] == [
         ("api.us-east-1.lab.tradeops.example", TARGETS["primary"]["dns_name"]),
@@ -87,3 +89,16 @@ def test_the_filter_wants_both_load_balancers():
     assert len(aws_dns_records([{"name": "ws"}], "z.example", "p", TARGETS)["records"]) == 2
     with pytest.raises(AnsibleFilterError, match="no secondary load balancer"):
         aws_dns_records([{"name": "ws"}], "z.example", "p", {"primary": TARGETS["primary"]})
+
+
+@pytest.mark.parametrize("inventory", ["lab", "production"])
+def test_route53_checks_request_the_path_the_load_balancers_check(inventory):
+    """A failover pair's health check reaches the pods through the region's ALB: it must
+    request what the edge layer's target group of that service checks (the pods' readiness
+    path), or Route 53 would see both regions unhealthy while the ALB serves them."""
+    edge = {g["key"]: g["health_check"]["path"] for g in render("edge", inventory)["target_groups"]}
+    checks = render("dns", inventory)["health_checks"]
+    assert checks
+    assert {(c["record"], c["path"]) for c in checks} == {
+        (c["record"], edge[c["record"]]) for c in checks
+    }
