@@ -34,6 +34,7 @@ from .runner import (
     is_lab_inventory,
     resolve_inventory,
     run_playbook,
+    shown_path,
 )
 
 PLAN_EXAMPLES = """\
@@ -428,5 +429,7 @@ def render_drift(result: dict[str, Any]) -> str:
         lines += render_changes([dict(c, drift=None) for c in pending])
     if result.get("history_error"):
         lines.append(f"(the run history could not be read: {result['history_error']})")
-    lines.append(f"metrics: {', '.join(result['metrics_files'])}")
+    root = paths.project_root()  # shown as the other paths are: relative to the checkout
+    shown = [shown_path(root, Path(p)) for p in result["metrics_files"]]
+    lines.append(f"metrics: {', '.join(shown)}")
     return "\n".join(lines)
