@@ -982,6 +982,35 @@ def _regional(w):
     return next(r for r in _r53(w)["records"] if not r.get("SetIdentifier"))
 
 
+def _alias_drifts(field, id_prefix, record, name):
+    """Each alias field of a record drifted (the failover pairs' and the regions' own
+    records are compared alike): target, hosted zone, evaluate target health."""
+
+    def alias(w):
+        return record(w)["AliasTarget"]
+
+    return [
+        Drift(
+            f"{field}[].alias.dns_name",
+            id_prefix + "target",
+            lambda w, s: alias(w).update(DNSName="elsewhere.elb.amazonaws.com."),
+            rf"^record {name} differs: alias target is elsewhere",
+        ),
+        Drift(
+            f"{field}[].alias.zone_id",
+            id_prefix + "zone",
+            lambda w, s: alias(w).update(HostedZoneId="Z-OTHER"),
+            rf"^record {name} differs: alias hosted zone is Z-OTHER",
+        ),
+        Drift(
+            f"{field}[].alias.evaluate_target_health",
+            id_prefix + "evaluate",
+            lambda w, s: alias(w).update(EvaluateTargetHealth=False),
+            rf"^record {name} differs: evaluate target health is False",
+        ),
+    ]
+
+
 DNS = [
     Drift(
         "zone",
@@ -1067,24 +1096,7 @@ DNS = [
         lambda w, s: _record(w).update(Failover="SECONDARY"),
         r"^record .* differs: failover is SECONDARY",
     ),
-    Drift(
-        "records[].alias.dns_name",
-        "record-alias-target",
-        lambda w, s: _record(w)["AliasTarget"].update(DNSName="elsewhere.elb.amazonaws.com."),
-        r"^record .* differs: alias target is elsewhere",
-    ),
-    Drift(
-        "records[].alias.zone_id",
-        "record-alias-zone",
-        lambda w, s: _record(w)["AliasTarget"].update(HostedZoneId="Z-OTHER"),
-        r"^record .* differs: alias hosted zone is Z-OTHER",
-    ),
-    Drift(
-        "records[].alias.evaluate_target_health",
-        "record-alias-evaluate",
-        lambda w, s: _record(w)["AliasTarget"].update(EvaluateTargetHealth=False),
-        r"^record .* differs: evaluate target health is False",
-    ),
+    *_alias_drifts("records", "record-alias-", _record, r".*"),
     Drift(
         INVARIANT + "a failover record aliases, with no values of its own",
         "record-plain-values",
@@ -1113,24 +1125,7 @@ DNS = [
         lambda w, s: _regional(w).update(Type="AAAA"),
         r"^record \S+ does not exist",
     ),
-    Drift(
-        "regional_records[].alias.dns_name",
-        "regional-record-target",
-        lambda w, s: _regional(w)["AliasTarget"].update(DNSName="elsewhere."),
-        r"^record \S+ differs: alias target is elsewhere",
-    ),
-    Drift(
-        "regional_records[].alias.zone_id",
-        "regional-record-zone",
-        lambda w, s: _regional(w)["AliasTarget"].update(HostedZoneId="Z-OTHER"),
-        r"^record \S+ differs: alias hosted zone",
-    ),
-    Drift(
-        "regional_records[].alias.evaluate_target_health",
-        "regional-record-evaluate",
-        lambda w, s: _regional(w)["AliasTarget"].update(EvaluateTargetHealth=False),
-        r"^record \S+ differs: evaluate target health",
-    ),
+    *_alias_drifts("regional_records", "regional-record-", _regional, r"\S+"),
     Drift(
         "records[].health_check",
         "record-health-check",
