@@ -6,7 +6,8 @@ the engine instances, and one KMS-encrypted SNS topic per severity that they not
 Three parts, each unit-tested (tests/unit/plugins/test_aws_alarms.py):
 
 * ``CATALOGUE``: what each alarm rule watches (namespace, metric, statistic, comparison, the
-  dimension and the layer whose outputs name the resources). The thresholds, severities and
+  dimension and the layer whose outputs name the resources; the load balancers' and target
+  groups' dimensions come from the edge layers' ARNs). The thresholds, severities and
   periods are the role's data (``aws_alarms_rules``, seeds/000 and seeds/003), checked by
   ``rule_problems`` and turned into alarms by ``build_spec`` (the filter aws_alarms_spec).
 * ``alarms_state(clients, spec)``: the layer's describe function for aws_layer_state (read
@@ -122,6 +123,29 @@ CATALOGUE = {
     "ec2-status-check": Rule(
         "engines", "ec2", "status-check", "AWS/EC2", "StatusCheckFailed", "Maximum",
         "GreaterThanOrEqualToThreshold", "InstanceId", 1, "", "status check failures",
+    ),
+    # The edge layers' load balancers (edge, edge-dr): the 5xx the load balancer answers
+    # itself (no target, a target timing out) and those its targets answer, per load
+    # balancer; per target group (dimensions TargetGroup and LoadBalancer, as CloudWatch
+    # publishes the target-health metrics), targets failing their health check and no
+    # healthy target at all (the service is down in that region).
+    "alb-5xx": Rule(
+        "alb", "alb", "5xx", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "Sum",
+        "GreaterThanThreshold", "LoadBalancer", 1, " responses",
+        "5xx answered by the load balancer",
+    ),
+    "alb-target-5xx": Rule(
+        "alb", "alb", "target-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum",
+        "GreaterThanThreshold", "LoadBalancer", 1, " responses", "5xx answered by the targets",
+    ),
+    "alb-unhealthy-targets": Rule(
+        "alb-target-groups", "alb", "unhealthy", "AWS/ApplicationELB", "UnHealthyHostCount",
+        "Maximum", "GreaterThanOrEqualToThreshold", "TargetGroup", 1, " targets",
+        "unhealthy targets",
+    ),
+    "alb-no-healthy-targets": Rule(
+        "alb-target-groups", "alb", "no-healthy", "AWS/ApplicationELB", "HealthyHostCount",
+        "Minimum", "LessThanThreshold", "TargetGroup", 1, " targets", "healthy targets",
     ),
 }  # fmt: skip
 FAMILIES = tuple(dict.fromkeys(rule.family for rule in CATALOGUE.values()))
@@ -385,8 +409,57 @@ def targets(source, outputs, home_region):
                         "region": fleet.get("region") or home_region,
                     }
                 )
+    elif source in ("alb", "alb-target-groups"):
+        out.extend(_alb_targets(source, outputs, home_region))
     else:
         raise ValueError(f"unknown alarm source {source!r}")
+    return out
+
+
+def load_balancer_dimension(arn):
+    """CloudWatch's LoadBalancer dimension of an ALB: its ARN's resource after
+    'loadbalancer/' (app/<name>/<id>); '' for anything else."""
+    match = re.match(
+        r"^arn:[^:]+:elasticloadbalancing:[^:]*:[^:]*:loadbalancer/(app/[^/]+/[^/]+)$",
+        str(arn or ""),
+    )
+    return match.group(1) if match else ""
+
+
+def target_group_dimension(arn):
+    """CloudWatch's TargetGroup dimension: the ARN's resource (targetgroup/<name>/<id>)."""
+    match = re.match(
+        r"^arn:[^:]+:elasticloadbalancing:[^:]*:[^:]*:(targetgroup/[^/]+/[^/]+)$", str(arn or "")
+    )
+    return match.group(1) if match else ""
+
+
+def _alb_targets(source, outputs, home_region):
+    """The load balancers of the edge layers (edge: no label; edge-dr: 'dr'), or their target
+    groups (label <service key>, dr-<service key>), each with its CloudWatch dimensions."""
+    out = []
+    for layer, label in (("edge", ""), ("edge-dr", "dr")):
+        edge = outputs.get(layer) or {}
+        lb = load_balancer_dimension((edge.get("load_balancer") or {}).get("arn"))
+        if not lb:
+            continue
+        region = edge.get("region") or home_region
+        if source == "alb":
+            out.append(
+                {"label": label, "value": lb, "region": region, "dimensions": {"LoadBalancer": lb}}
+            )
+            continue
+        for key, group in sorted((edge.get("target_groups") or {}).items()):
+            tg = target_group_dimension(group.get("arn"))
+            if tg:
+                out.append(
+                    {
+                        "label": f"{label}-{key}" if label else key,
+                        "value": f"{tg} of {lb}",
+                        "region": region,
+                        "dimensions": {"TargetGroup": tg, "LoadBalancer": lb},
+                    }
+                )
     return out
 
 
@@ -414,7 +487,7 @@ def alarm_for(key, settings, target, prefix, actions):
         "severity": settings["severity"],
         "namespace": rule.namespace,
         "metric": rule.metric,
-        "dimensions": {rule.dimension: target["value"]},
+        "dimensions": dict(target.get("dimensions") or {rule.dimension: target["value"]}),
         "statistic": rule.statistic,
         "comparison": rule.comparison,
         "threshold": threshold * rule.scale,

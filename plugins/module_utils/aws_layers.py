@@ -53,7 +53,10 @@ LAYERS = (
     layer("rds", needs=["network", "network-dr", "security"]),
     layer("elasticache", needs=["network", "security"]),
     # CloudWatch alarms on what the layers above built, to SNS topics per severity.
-    layer("alarms", needs=["security", "kinesis", "fleet", "fleet-dr", "rds", "elasticache"]),
+    layer(
+        "alarms",
+        needs=["security", "kinesis", "fleet", "fleet-dr", "rds", "elasticache", "edge", "edge-dr"],
+    ),
     # AWS Backup's alarms notify the alarms layer's topics (its outputs).
     layer("backup", needs=["security", "alarms"]),
 )

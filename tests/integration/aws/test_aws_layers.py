@@ -486,7 +486,14 @@ def test_security_posture(created, moto):
             assert kms.get_key_rotation_status(KeyId=alias["TargetKeyId"])["KeyRotationEnabled"]
 
 
-REQUIRED_TAGS = {"Environment": "lab", "Project": "tradeops", "CostCenter": "lab"}
+# seeds/003's tag set, with the lab's values (ManagedBy: any value).
+REQUIRED_TAGS = {
+    "Environment": "lab",
+    "Project": "tradeops",
+    "CostCenter": "lab",
+    "Team": "devops",
+    "Compliance": "none",
+}
 
 
 def _tagged(tags) -> bool:
@@ -1255,7 +1262,7 @@ def test_teardown_removed_the_audit_layer(created, moto, outputs_dir):
 # deleted by hand found by the describe (--check) and put back; the teardown's last test
 # checks nothing of it is left.
 ALARMS_ONLY = {"tradeops_aws_layers": ["alarms"]}
-ALARM_FAMILIES = ("rds", "redis", "kinesis", "ec2")
+ALARM_FAMILIES = ("rds", "redis", "kinesis", "ec2", "alb")
 ALARM_SEVERITIES = ("critical", "warning")
 
 
@@ -1306,7 +1313,8 @@ def test_alarms_every_alarm_notifies_an_encrypted_topic_that_exists(created, mot
             assert set(actions) <= set(topics), (alarm["AlarmName"], actions)
     names = {r: {a["AlarmName"] for a in alarms[r]} for r in alarms}
     assert set(out["alarms"]) <= names["us-east-1"] and set(out["dr_alarms"]) <= names[DR]
-    assert out["alarm_count"] == len(out["alarms"]) + len(out["dr_alarms"]) == 19
+    # 16 + 3 on the data layers and engines, 6 + 6 on the two regions' load balancers.
+    assert out["alarm_count"] == len(out["alarms"]) + len(out["dr_alarms"]) == 31
     # What the seeds ask to watch, on the lab's resources (the DR replica's and DR engine's
     # alarms in the DR region).
     for name in (
@@ -1337,6 +1345,58 @@ def test_alarms_every_alarm_notifies_an_encrypted_topic_that_exists(created, mot
     # AWS Backup's alarms notify the warning topic (aws_backup_alarm_severity).
     for name in ("tradeops-lab-backup-failed", "tradeops-lab-backup-age"):
         assert by_name[name]["AlarmActions"] == [out["topics"]["warning"]], by_name[name]
+
+
+def _dimensions(alarm) -> dict[str, str]:
+    return {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+
+
+@pytest.mark.parametrize("region", ("us-east-1", DR))
+def test_alarms_watch_the_edge_layers_real_load_balancer_and_target_groups(
+    created, moto, outputs_dir, region
+):
+    """The ALB alarms' dimensions are CloudWatch's names of the load balancer and target
+    groups the edge layer built in that region (read from moto, not from the outputs):
+    LoadBalancer app/<name>/<id>, TargetGroup targetgroup/<name>/<id>."""
+    elbv2 = moto.client("elbv2", region)
+    (lb,) = elbv2.describe_load_balancers(Names=["tradeops-lab"])["LoadBalancers"]
+    lb_dim = lb["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
+    assert lb_dim.startswith("app/tradeops-lab/"), lb_dim
+    groups = {
+        tg["TargetGroupName"]: tg["TargetGroupArn"].rsplit(":", 1)[1]
+        for tg in elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])[
+            "TargetGroups"
+        ]
+    }
+    assert set(groups) == {"tradeops-lab-api", "tradeops-lab-ws"}, groups
+    out = _alarms_outputs(outputs_dir)
+    topics = out["dr_topics" if region == DR else "topics"]
+    label = "dr-" if region == DR else ""
+    alarms = {
+        a["AlarmName"]: a
+        for a in moto.client("cloudwatch", region).describe_alarms(
+            AlarmNamePrefix="tradeops-lab-alb-"
+        )["MetricAlarms"]
+    }
+    wanted = {
+        f"tradeops-lab-alb-{label}5xx": ("HTTPCode_ELB_5XX_Count", {"LoadBalancer": lb_dim}),
+        f"tradeops-lab-alb-{label}target-5xx": (
+            "HTTPCode_Target_5XX_Count",
+            {"LoadBalancer": lb_dim},
+        ),
+    }
+    for service in ("api", "ws"):
+        dims = {"LoadBalancer": lb_dim, "TargetGroup": groups[f"tradeops-lab-{service}"]}
+        wanted[f"tradeops-lab-alb-{label}{service}-unhealthy"] = ("UnHealthyHostCount", dims)
+        wanted[f"tradeops-lab-alb-{label}{service}-no-healthy"] = ("HealthyHostCount", dims)
+    assert set(alarms) == set(wanted), sorted(alarms)
+    for name, (metric, dims) in wanted.items():
+        alarm = alarms[name]
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ApplicationELB", metric), name
+        assert _dimensions(alarm) == dims, name
+        severity = "warning" if name.endswith("-unhealthy") else "critical"
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [topics[severity]], name
+    assert set(wanted) <= set(out["dr_alarms" if region == DR else "alarms"])
 
 
 def test_alarms_an_alarm_deleted_by_hand_is_found_and_put_back(created, moto, aws_api, outputs_dir):
@@ -1392,7 +1452,7 @@ def test_alarms_an_alarm_deleted_by_hand_is_found_and_put_back(created, moto, aw
     # The run summary names the topics and the alarm count.
     stats = proc.stdout.split("CUSTOM STATS")[-1]
     assert "tradeops-lab-alarms-critical, tradeops-lab-alarms-warning" in stats, stats
-    assert "19 CloudWatch alarms" in stats, stats
+    assert "31 CloudWatch alarms" in stats, stats
     # The security layer's data key lets CloudWatch publish to the encrypted topics.
     assert "NOT DELIVERED" not in stats, stats
     assert _alarms_outputs(outputs_dir)["cloudwatch_can_publish"] == {"us-east-1": True, DR: True}

@@ -71,6 +71,44 @@ SOURCES = {
     },
     "fleet-dr": {"region": DR, "instances": {"engine-west-1": {"id": "i-3"}}},
 }
+# The edge layers' outputs as roles/aws_edge saves them (edge.json, edge-dr.json): the ARNs
+# moto and AWS give a load balancer and its target groups.
+ELB = f"arn:aws:elasticloadbalancing:{{region}}:{ACCOUNT}"
+EDGE = {
+    "edge": {
+        "region": HOME,
+        "load_balancer": {
+            "arn": f"{ELB.format(region=HOME)}:loadbalancer/app/tradeops-lab/50dc6c495c0c9188",
+            "name": "tradeops-lab",
+        },
+        "target_groups": {
+            "api": {
+                "arn": f"{ELB.format(region=HOME)}:targetgroup/tradeops-lab-api/73e2d6bc24d8a067",
+                "name": "tradeops-lab-api",
+                "port": 7999,
+            },
+            "ws": {
+                "arn": f"{ELB.format(region=HOME)}:targetgroup/tradeops-lab-ws/0f2e5d7c9a1b3c4d",
+                "name": "tradeops-lab-ws",
+                "port": 8080,
+            },
+        },
+    },
+    "edge-dr": {
+        "region": DR,
+        "load_balancer": {
+            "arn": f"{ELB.format(region=DR)}:loadbalancer/app/tradeops-lab/6d0ecf831eec9f09",
+            "name": "tradeops-lab",
+        },
+        "target_groups": {
+            "api": {
+                "arn": f"{ELB.format(region=DR)}:targetgroup/tradeops-lab-api/1a2b3c4d5e6f7a8b",
+                "name": "tradeops-lab-api",
+                "port": 7999,
+            }
+        },
+    },
+}
 SUBSCRIPTIONS = {
     "critical": [{"protocol": "https", "endpoint_secret": "tradeops-lab/alarms/pager"}],
     "warning": [{"protocol": "https", "endpoint": HOOK}],
@@ -281,7 +319,7 @@ def test_topics_per_severity_and_region_with_the_regions_key_and_the_subscriptio
             {"protocol": "https", "secret": "tradeops-lab/alarms/pager"}
         ]
         assert warning["subscriptions"] == [{"protocol": "https", "endpoint": HOOK}]
-    assert s["owned"] == [f"tradeops-lab-{f}-" for f in ("rds", "redis", "kinesis", "ec2")]
+    assert s["owned"] == [f"tradeops-lab-{f}-" for f in ("rds", "redis", "kinesis", "ec2", "alb")]
     assert s["tags"] == TAGS
 
 
@@ -312,6 +350,115 @@ def test_a_layer_not_built_names_no_resource():
         "kinesis-iterator-age",
         "kinesis-write-throttled",
     }
+
+
+# --------------------------------------------------------------------------- the front door
+def test_each_load_balancer_and_target_group_gets_its_5xx_and_health_alarms_in_its_region():
+    got = alarms_by_name(spec(sources={**SOURCES, **EDGE}))
+    alb = {n: where for n, where in got.items() if "-alb-" in n}
+    assert {n for n, where in alb.items() if where[0] == HOME} == {
+        "tradeops-lab-alb-5xx",
+        "tradeops-lab-alb-target-5xx",
+        "tradeops-lab-alb-api-unhealthy",
+        "tradeops-lab-alb-api-no-healthy",
+        "tradeops-lab-alb-ws-unhealthy",
+        "tradeops-lab-alb-ws-no-healthy",
+    }
+    assert {n for n, where in alb.items() if where[0] == DR} == {
+        "tradeops-lab-alb-dr-5xx",
+        "tradeops-lab-alb-dr-target-5xx",
+        "tradeops-lab-alb-dr-api-unhealthy",
+        "tradeops-lab-alb-dr-api-no-healthy",
+    }
+    # Without the edge layers' outputs, no ALB alarm (a layer not built names nothing).
+    assert not [n for n in alarms_by_name(spec()) if "-alb-" in n]
+
+
+def test_alb_alarms_carry_cloudwatchs_dimensions_from_the_arns():
+    got = alarms_by_name(spec(sources={**SOURCES, **EDGE}))
+    lb, dr_lb = "app/tradeops-lab/50dc6c495c0c9188", "app/tradeops-lab/6d0ecf831eec9f09"
+    for name, metric in (
+        ("tradeops-lab-alb-5xx", "HTTPCode_ELB_5XX_Count"),
+        ("tradeops-lab-alb-target-5xx", "HTTPCode_Target_5XX_Count"),
+    ):
+        alarm = got[name][1]
+        assert (alarm["namespace"], alarm["metric"], alarm["statistic"]) == (
+            "AWS/ApplicationELB",
+            metric,
+            "Sum",
+        )
+        assert alarm["dimensions"] == {"LoadBalancer": lb}
+        assert (alarm["comparison"], alarm["threshold"], alarm["period"]) == (
+            "GreaterThanThreshold",
+            300,
+            60,
+        )
+        assert (alarm["evaluation_periods"], alarm["datapoints_to_alarm"]) == (5, 3)
+        assert alarm["treat_missing_data"] == "notBreaching"
+    assert got["tradeops-lab-alb-dr-5xx"][1]["dimensions"] == {"LoadBalancer": dr_lb}
+    unhealthy = got["tradeops-lab-alb-ws-unhealthy"][1]
+    assert unhealthy["dimensions"] == {
+        "TargetGroup": "targetgroup/tradeops-lab-ws/0f2e5d7c9a1b3c4d",
+        "LoadBalancer": lb,
+    }
+    assert (unhealthy["metric"], unhealthy["statistic"], unhealthy["comparison"]) == (
+        "UnHealthyHostCount",
+        "Maximum",
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert unhealthy["threshold"] == 1
+    healthy = got["tradeops-lab-alb-dr-api-no-healthy"][1]
+    assert healthy["dimensions"] == {
+        "TargetGroup": "targetgroup/tradeops-lab-api/1a2b3c4d5e6f7a8b",
+        "LoadBalancer": dr_lb,
+    }
+    assert (healthy["metric"], healthy["statistic"], healthy["comparison"]) == (
+        "HealthyHostCount",
+        "Minimum",
+        "LessThanThreshold",
+    )
+    assert (healthy["threshold"], healthy["treat_missing_data"]) == (1, "breaching")
+    assert "healthy targets of targetgroup/tradeops-lab-api/" in healthy["description"]
+    assert "alb-no-healthy-targets; docs/aws.md#alarms" in healthy["description"]
+
+
+def test_alb_alarms_page_on_errors_and_a_down_service_and_warn_on_one_unhealthy_target():
+    got = alarms_by_name(spec(sources={**SOURCES, **EDGE}))
+    critical = f"arn:aws:sns:{HOME}:{ACCOUNT}:tradeops-lab-alarms-critical"
+    warning = f"arn:aws:sns:{HOME}:{ACCOUNT}:tradeops-lab-alarms-warning"
+    for name in ("5xx", "target-5xx", "api-no-healthy", "ws-no-healthy"):
+        assert got[f"tradeops-lab-alb-{name}"][1]["actions"] == [critical], name
+    assert got["tradeops-lab-alb-api-unhealthy"][1]["actions"] == [warning]
+    assert got["tradeops-lab-alb-dr-api-no-healthy"][1]["actions"] == [
+        f"arn:aws:sns:{DR}:{ACCOUNT}:tradeops-lab-alarms-critical"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arn", "lb", "tg"),
+    [
+        (f"{ELB.format(region=HOME)}:loadbalancer/app/a/1", "app/a/1", ""),
+        (f"{ELB.format(region=HOME)}:targetgroup/t/2", "", "targetgroup/t/2"),
+        ("arn:aws-cn:elasticloadbalancing:cn-north-1:1:loadbalancer/app/a/1", "app/a/1", ""),
+        # A network load balancer, a classic one, a name, nothing: no ALB dimension.
+        (f"{ELB.format(region=HOME)}:loadbalancer/net/a/1", "", ""),
+        (f"{ELB.format(region=HOME)}:loadbalancer/a", "", ""),
+        ("tradeops-lab", "", ""),
+        (None, "", ""),
+    ],
+)
+def test_the_dimensions_are_read_from_the_arns(arn, lb, tg):
+    assert aws_alarms.load_balancer_dimension(arn) == lb
+    assert aws_alarms.target_group_dimension(arn) == tg
+
+
+def test_an_edge_layer_without_its_load_balancer_names_no_alb_alarm():
+    broken = copy.deepcopy(EDGE)
+    broken["edge"]["load_balancer"] = {}  # the layer's first --check: nothing built yet
+    broken["edge-dr"]["target_groups"]["api"]["arn"] = "not-an-arn"
+    got = alarms_by_name(spec(sources={**SOURCES, **broken}))
+    alb = sorted(n for n in got if "-alb-" in n)
+    assert alb == ["tradeops-lab-alb-dr-5xx", "tradeops-lab-alb-dr-target-5xx"]
 
 
 def test_a_bad_input_stops_the_spec():
