@@ -33,7 +33,13 @@ REGION, DR_REGION = "us-east-1", "us-west-2"
 ACCOUNT = "123456789012"
 VAULT, DR_VAULT = "tradeops-lab", "tradeops-lab-dr"
 SELECTION = "tradeops-lab-tagged"
-STANDARD_TAGS = {"Environment": "lab", "Project": "tradeops", "CostCenter": "lab"}
+STANDARD_TAGS = {
+    "Environment": "lab",
+    "Project": "tradeops",
+    "CostCenter": "lab",
+    "Team": "devops",
+    "Compliance": "none",
+}
 # The selection is managed here (see the docstring).
 WITH_SELECTION = ("-e", json.dumps({"aws_backup_selection_enabled": True}))
 
