@@ -28,6 +28,11 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks import (
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_elasticache import (
     replication_group_differences,
 )
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_irsa import (
+    issuer_host,
+    provider_arn,
+    trust_policy,
+)
 from ansible_collections.tradeops.platform.plugins.module_utils.dr import (
     authoritative,
     parse_record,
@@ -1143,7 +1148,70 @@ def eks_state(clients, spec):
         _update, messages, immutable = nodegroup_differences(got, ng)
         differences.extend(f"{label}: {m}" for m in messages + immutable)
         diff_tags(label, got.get("tags") or {}, spec["tags"], differences)
+    issuer = outputs["cluster"]["oidc_issuer"]
+    if spec.get("oidc_provider") is not None:
+        _eks_oidc_state(clients("iam"), spec, cluster, issuer, differences, outputs)
     return differences, outputs
+
+
+def _eks_oidc_state(iam, spec, cluster, issuer, differences, outputs):
+    """The cluster's IAM OIDC provider and the IAM roles of its service accounts (IRSA)."""
+    if not issuer:
+        differences.append(f"EKS cluster {cluster['name']} has no OIDC issuer")
+        return
+    # The provider's ARN is the account's (the cluster's ARN names it) and the issuer's host.
+    arn_parts = cluster["arn"].split(":")
+    want_arn = provider_arn(arn_parts[4], issuer, arn_parts[1])
+    outputs["irsa_roles"] = {}
+    listed = {p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]}
+    label = f"OIDC provider {issuer_host(issuer)}"
+    if want_arn not in listed:
+        differences.append(f"{label} does not exist")
+    else:
+        outputs["oidc_provider_arn"] = want_arn
+        got = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=want_arn)
+        have_ids = sorted(got.get("ClientIDList") or [])
+        want_ids = sorted(spec["oidc_provider"]["client_ids"])
+        if have_ids != want_ids:
+            differences.append(f"{label}: audiences {have_ids}, want {want_ids}")
+        diff_tags(label, tag_dict(got.get("Tags")), spec["tags"], differences)
+    for role in spec.get("irsa_roles", []):
+        _irsa_role_state(iam, spec, role, want_arn, issuer, differences, outputs)
+
+
+def _irsa_role_state(iam, spec, role, provider, issuer, differences, outputs):
+    label = f"IRSA role {role['name']} ({role['namespace']}/{role['service_account']})"
+    try:
+        got = iam.get_role(RoleName=role["name"])["Role"]
+    except ClientError:
+        differences.append(f"{label} does not exist")
+        return
+    outputs["irsa_roles"][role["key"]] = {
+        "name": role["name"],
+        "arn": got["Arn"],
+        "namespace": role["namespace"],
+        "service_account": role["service_account"],
+    }
+    trust = trust_policy(provider, issuer, role["namespace"], role["service_account"])
+    if canonical_policy(got.get("AssumeRolePolicyDocument")) != canonical_policy(trust):
+        differences.append(f"{label}: trust policy differs (not the cluster's OIDC provider)")
+    if got.get("Description", "") != role["description"]:
+        differences.append(f"{label}: description differs")
+    diff_tags(label, tag_dict(got.get("Tags")), spec["tags"], differences)
+    attached = {
+        p["PolicyArn"]
+        for p in iam.list_attached_role_policies(RoleName=role["name"])["AttachedPolicies"]
+    }
+    if attached != set(role["managed_policies"]):
+        differences.append(f"{label}: managed policies differ")
+    inline = set(iam.list_role_policies(RoleName=role["name"])["PolicyNames"])
+    if inline != {p["name"] for p in role["inline_policies"]}:
+        differences.append(f"{label}: inline policy names differ")
+        return
+    for pol in role["inline_policies"]:
+        doc = iam.get_role_policy(RoleName=role["name"], PolicyName=pol["name"])["PolicyDocument"]
+        if canonical_policy(doc) != canonical_policy(pol["document"]):
+            differences.append(f"{label}: policy {pol['name']} differs")
 
 
 # --------------------------------------------------------------------------- rds

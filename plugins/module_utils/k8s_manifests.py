@@ -19,6 +19,10 @@ import copy
 import json
 import re
 
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_irsa import (
+    IrsaError,
+    role_arn_from_prefix,
+)
 from ansible_collections.tradeops.platform.plugins.module_utils.k8s_quantity import (
     QuantityError,
     is_whole,
@@ -282,7 +286,11 @@ def _service_objects(spec, name, service):
     if service.get("irsa"):
         if not spec.get("irsa_role_arn_prefix"):
             _fail(f"{where}.irsa", "irsa is true but irsa_role_arn_prefix is empty")
-        service["role_arn"] = f"{spec['irsa_role_arn_prefix']}{name}"
+        # The name the eks layer gives the role (aws_irsa: one function names both).
+        try:
+            service["role_arn"] = role_arn_from_prefix(spec["irsa_role_arn_prefix"], name)
+        except IrsaError as exc:
+            _fail(f"{where}.irsa", str(exc))
     labels = _labels(spec, name, service)
     annotations = None
     if "role_arn" in service:

@@ -21,6 +21,11 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks import l
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_elasticache import (
     default_parameter_group,
 )
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_irsa import (
+    issuer_host,
+    provider_arn,
+    trust_policy,
+)
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_state import LAYERS
 from botocore.exceptions import ClientError
 
@@ -210,6 +215,14 @@ class IAM(Fake):
 
     def list_instance_profiles_for_role(self, RoleName):
         return {"InstanceProfiles": self._role(RoleName)["profiles"]}
+
+    def list_open_id_connect_providers(self):
+        return {"OpenIDConnectProviderList": [{"Arn": a} for a in self.d.get("oidc", {})]}
+
+    def get_open_id_connect_provider(self, OpenIDConnectProviderArn):
+        if OpenIDConnectProviderArn not in self.d.get("oidc", {}):
+            raise missing("GetOpenIDConnectProvider", "NoSuchEntity")
+        return self.d["oidc"][OpenIDConnectProviderArn]
 
 
 class SecretsManager(Fake):
@@ -1048,6 +1061,33 @@ def eks_world(spec):
         }
         for ng in spec["nodegroups"]
     }
+    issuer = f"https://oidc.eks.{spec['region']}.amazonaws.com/id/EXAMPLE{spec['region'][-1]}"
+    eks["clusters"][want["name"]]["identity"] = {"oidc": {"issuer": issuer}}
+    provider = provider_arn(ACCOUNT, issuer)
+    iam = world.d("iam")
+    iam["oidc"] = {
+        provider: {
+            "Url": issuer_host(issuer),
+            "ClientIDList": list(spec["oidc_provider"]["client_ids"]),
+            "ThumbprintList": [],
+            "Tags": tag_list(spec["tags"]),
+        }
+    }
+    iam["roles"] = {}
+    for role in spec["irsa_roles"]:
+        trust = trust_policy(provider, issuer, role["namespace"], role["service_account"])
+        iam["roles"][role["name"]] = {
+            "role": {
+                "RoleName": role["name"],
+                "Arn": f"arn:aws:iam::{ACCOUNT}:role/{role['name']}",
+                "Description": role["description"],
+                "AssumeRolePolicyDocument": trust,
+                "Tags": tag_list(spec["tags"]),
+            },
+            "attached": list(role["managed_policies"]),
+            "inline": {p["name"]: copy.deepcopy(p["document"]) for p in role["inline_policies"]},
+            "profiles": [],
+        }
     return world
 
 

@@ -1492,7 +1492,104 @@ EKS = [
         lambda w, s: _ng(w, s)["labels"].update(extra="x"),
         r"^node group .*: labels ",
     ),
+    Drift(
+        INVARIANT + "OIDC provider exists",
+        "oidc-provider-deleted",
+        lambda w, s: w.d("iam")["oidc"].clear(),
+        r"^OIDC provider oidc\.eks\..* does not exist",
+    ),
+    Drift(
+        "oidc_provider.client_ids[]",
+        "oidc-provider-audience",
+        lambda w, s: _oidc(w)["ClientIDList"].append("other"),
+        r"^OIDC provider .*: audiences \['other', 'sts\.amazonaws\.com'\]",
+    ),
+    Drift(
+        "tags.*",
+        "oidc-provider-tags",
+        lambda w, s: _set(_oidc(w), Tags=[]),
+        r"^OIDC provider .*: tags differ",
+    ),
+    Drift(
+        "irsa_roles[].name",
+        "irsa-role-deleted",
+        lambda w, s: w.d("iam")["roles"].pop(s["irsa_roles"][0]["name"]),
+        r"^IRSA role .*-order-api \(trading/order-api\) does not exist",
+    ),
+    Drift(
+        "irsa_roles[].namespace",
+        "irsa-trust-namespace",
+        lambda w, s: _trust_condition(w, s)["StringEquals"].update(
+            {k: "system:serviceaccount:default:order-api" for k in _sub_keys(w, s)}
+        ),
+        r"^IRSA role .*order-api .*: trust policy differs",
+    ),
+    Drift(
+        "irsa_roles[].service_account",
+        "irsa-trust-service-account",
+        lambda w, s: _trust_condition(w, s)["StringEquals"].update(
+            {k: "system:serviceaccount:trading:default" for k in _sub_keys(w, s)}
+        ),
+        r"^IRSA role .*order-api .*: trust policy differs",
+    ),
+    Drift(
+        # The trust's provider is the cluster's (any role: keyed on the role's presence).
+        "irsa_roles[].name",
+        "irsa-trust-provider",
+        lambda w, s: _irsa(w, s)["role"]["AssumeRolePolicyDocument"]["Statement"][0].update(
+            Principal={"Federated": "arn:aws:iam::123456789012:oidc-provider/elsewhere"}
+        ),
+        r"^IRSA role .*: trust policy differs",
+    ),
+    Drift(
+        "irsa_roles[].description",
+        "irsa-description",
+        lambda w, s: _set(_irsa(w, s)["role"], Description="x"),
+        r"^IRSA role .*: description differs",
+    ),
+    Drift(
+        # The environment's tags, on the roles (keyed on the roles: the DR copy has none).
+        "irsa_roles[].name",
+        "irsa-tags",
+        lambda w, s: _set(_irsa(w, s)["role"], Tags=[]),
+        r"^IRSA role .*: tags differ",
+    ),
+    Drift(
+        "irsa_roles[].managed_policies[]",
+        "irsa-managed-policies",
+        lambda w, s: _irsa(w, s)["attached"].append("arn:aws:iam::aws:policy/AdministratorAccess"),
+        r"^IRSA role .*: managed policies differ",
+    ),
+    Drift(
+        "irsa_roles[].inline_policies[].name",
+        "irsa-inline-name",
+        lambda w, s: _irsa(w, s)["inline"].update(extra={"Statement": []}),
+        r"^IRSA role .*: inline policy names differ",
+    ),
+    Drift(
+        "irsa_roles[].inline_policies[].document",
+        "irsa-inline-document",
+        lambda w, s: _irsa(w, s)["inline"]["order-api-irsa"]["Statement"][0].update(Resource="*"),
+        r"^IRSA role .*: policy order-api-irsa differs",
+    ),
 ]
+
+
+def _oidc(w):
+    (provider,) = w.d("iam")["oidc"].values()
+    return provider
+
+
+def _irsa(w, s):
+    return w.d("iam")["roles"][s["irsa_roles"][0]["name"]]
+
+
+def _trust_condition(w, s):
+    return _irsa(w, s)["role"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+
+
+def _sub_keys(w, s):
+    return [k for k in _trust_condition(w, s)["StringEquals"] if k.endswith(":sub")]
 
 
 # --------------------------------------------------------------------------- rds
@@ -2812,6 +2909,7 @@ NOT_COMPARED = {
         "nodegroups[].key": "the key of outputs.nodegroups; the node group name carries it",
         "nodegroups[].failover_min_size": "an output: the minSize the DR runbook sets at "
         "failover, not a state of the standby",
+        "irsa_roles[].key": "the key of outputs.irsa_roles; the role name carries it",
     },
     "rds": {
         "region": "the region the module describes (aws_layer_state's region)",
