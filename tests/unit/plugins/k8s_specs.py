@@ -19,7 +19,9 @@ ENDPOINTS = {
 }
 
 
-def render_k8s_spec(inventory: str, role: str = "k8s_workloads") -> dict:
+def render_k8s_spec(inventory: str, variable: str = "__k8s_workloads_spec") -> dict:
+    """A k8s_workloads spec variable (__k8s_workloads_spec, __k8s_workloads_cluster_spec)."""
+    role = "k8s_workloads"
     register_collection_filters()
     loader = DataLoader()
 
@@ -39,4 +41,4 @@ def render_k8s_spec(inventory: str, role: str = "k8s_workloads") -> dict:
         tradeops_lab_moto_url="http://127.0.0.1:5000",
     )
     templar = Templar(loader=loader, variables=variables)
-    return _plain(templar.template(variables[f"__{role}_spec"]))
+    return _plain(templar.template(variables[variable]))

@@ -19,6 +19,9 @@ import yaml
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.tradeops.platform.plugins.module_utils import aws_irsa
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_state import eks_state
+from ansible_collections.tradeops.platform.plugins.module_utils.k8s_cluster import (
+    cluster_manifests,
+)
 from ansible_collections.tradeops.platform.plugins.module_utils.k8s_manifests import (
     workload_manifests,
 )
@@ -84,9 +87,12 @@ def test_bad_definitions_are_refused_naming_the_entry(definitions, message):
 
 # --------------------------------------------------------------------------- the two roles
 def _annotations(inventory):
-    """(namespace, service account, role ARN) of every IRSA annotation k8s_workloads renders."""
-    spec = render_k8s_spec(inventory)
-    for obj in workload_manifests(spec):
+    """(namespace, service account, role ARN) of every IRSA annotation k8s_workloads renders
+    (the companions and the cluster objects: the Cluster Autoscaler)."""
+    objects = workload_manifests(render_k8s_spec(inventory)) + cluster_manifests(
+        render_k8s_spec(inventory, "__k8s_workloads_cluster_spec")
+    )
+    for obj in objects:
         role = (obj["metadata"].get("annotations") or {}).get(aws_irsa.ANNOTATION)
         if role:
             assert obj["kind"] == "ServiceAccount", obj
@@ -101,7 +107,8 @@ def test_every_irsa_annotation_names_a_role_the_eks_layer_creates(inventory):
     account = render_k8s_spec(inventory)["irsa_role_arn_prefix"].split(":")[4]
     created = {f"arn:aws:iam::{account}:role/{role['name']}": role for role in eks["irsa_roles"]}
     annotated = list(_annotations(inventory))
-    assert len(annotated) >= 2, "no IRSA annotation rendered: the test checks nothing"
+    names = {service_account for _namespace, service_account, _arn in annotated}
+    assert {"order-api", "risk-worker", "cluster-autoscaler"} <= names, annotated
     for namespace, service_account, arn in annotated:
         assert arn in created, f"{namespace}/{service_account}: {arn} is no role of the eks layer"
         role = created[arn]
