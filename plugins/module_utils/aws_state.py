@@ -25,6 +25,13 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks import (
     cluster_differences,
     nodegroup_differences,
 )
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks_addons import (
+    SYMBOLIC,
+    AddonError,
+    addon_differences,
+    addon_status_problem,
+    resolve_version,
+)
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_elasticache import (
     replication_group_differences,
 )
@@ -1151,7 +1158,41 @@ def eks_state(clients, spec):
     issuer = outputs["cluster"]["oidc_issuer"]
     if spec.get("oidc_provider") is not None:
         _eks_oidc_state(clients("iam"), spec, cluster, issuer, differences, outputs)
+    if spec.get("addons"):
+        _eks_addons_state(eks, spec, cluster, differences, outputs)
     return differences, outputs
+
+
+def _eks_addons_state(eks, spec, cluster, differences, outputs):
+    """The managed add-ons (not in the lab: moto has no add-on API, its spec lists none)."""
+    outputs["addons"] = {}
+    for want in spec["addons"]:
+        try:
+            got = eks.describe_addon(clusterName=cluster["name"], addonName=want["name"])["addon"]
+        except ClientError:
+            differences.append(f"add-on {want['name']} does not exist")
+            continue
+        version = want["version"]
+        if version in SYMBOLIC:
+            versions = eks.describe_addon_versions(
+                addonName=want["name"], kubernetesVersion=cluster.get("version")
+            )
+            try:
+                version = resolve_version(versions.get("addons"), cluster.get("version"), version)
+            except AddonError as exc:
+                differences.append(f"add-on {want['name']}: {exc}")
+                continue
+        outputs["addons"][want["name"]] = {
+            "version": got.get("addonVersion"),
+            "status": got.get("status"),
+            "arn": got.get("addonArn"),
+        }
+        _update, messages, _notes = addon_differences(got, dict(want, version=version))
+        differences.extend(messages)
+        problem = addon_status_problem(got)
+        if problem:
+            differences.append(problem)
+        diff_tags(f"add-on {want['name']}", got.get("tags") or {}, spec["tags"], differences)
 
 
 def _eks_oidc_state(iam, spec, cluster, issuer, differences, outputs):

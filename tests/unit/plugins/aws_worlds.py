@@ -328,6 +328,16 @@ class EKS(Fake):
             raise missing("DescribeNodegroup", "ResourceNotFoundException")
         return {"nodegroup": groups[nodegroupName]}
 
+    def describe_addon(self, clusterName, addonName):
+        if addonName not in self.d.get("addons", {}):
+            raise missing("DescribeAddon", "ResourceNotFoundException")
+        return {"addon": self.d["addons"][addonName]}
+
+    def describe_addon_versions(self, addonName, kubernetesVersion):
+        return {
+            "addons": [a for a in self.d.get("addon_versions", []) if a["addonName"] == addonName]
+        }
+
 
 class RDS(Fake):
     def describe_db_instances(self, DBInstanceIdentifier):
@@ -1061,6 +1071,39 @@ def eks_world(spec):
         }
         for ng in spec["nodegroups"]
     }
+    # Each add-on at the version EKS marks default for the cluster's (v1.0.0-eksbuild.2),
+    # a newer non-default one next to it.
+    eks["addons"], eks["addon_versions"] = {}, []
+    for addon in spec.get("addons", []):
+        version = (
+            "v1.0.0-eksbuild.2" if addon["version"] in ("default", "latest") else addon["version"]
+        )
+        compat = [{"clusterVersion": want["version"], "defaultVersion": True}]
+        eks["addon_versions"].append(
+            {
+                "addonName": addon["name"],
+                "addonVersions": [
+                    {"addonVersion": version, "compatibilities": compat},
+                    {
+                        "addonVersion": "v0.9.0-eksbuild.1",
+                        "compatibilities": [dict(compat[0], defaultVersion=False)],
+                    },
+                ],
+            }
+        )
+        eks["addons"][addon["name"]] = {
+            "addonName": addon["name"],
+            "clusterName": want["name"],
+            "status": "ACTIVE",
+            "addonVersion": version,
+            "addonArn": f"arn:aws:eks:{spec['region']}:{ACCOUNT}:addon/{want['name']}/x",
+            "serviceAccountRoleArn": addon["service_account_role_arn"] or None,
+            "configurationValues": addon["configuration_values"],
+            "health": {"issues": []},
+            "tags": dict(spec["tags"]),
+        }
+        if not eks["addons"][addon["name"]]["serviceAccountRoleArn"]:
+            del eks["addons"][addon["name"]]["serviceAccountRoleArn"]
     issuer = f"https://oidc.eks.{spec['region']}.amazonaws.com/id/EXAMPLE{spec['region'][-1]}"
     eks["clusters"][want["name"]]["identity"] = {"oidc": {"issuer": issuer}}
     provider = provider_arn(ACCOUNT, issuer)

@@ -1575,6 +1575,48 @@ EKS = [
 ]
 
 
+EKS += [
+    Drift(
+        "addons[].name",
+        "addon-deleted",
+        lambda w, s: w.d("eks")["addons"].pop("coredns"),
+        r"^add-on coredns does not exist",
+    ),
+    Drift(
+        "addons[].version",
+        "addon-version",
+        lambda w, s: _set(w.d("eks")["addons"]["coredns"], addonVersion="v0.9.0-eksbuild.1"),
+        r"^add-on coredns: version v0\.9\.0-eksbuild\.1 -> v1\.0\.0-eksbuild\.2",
+    ),
+    Drift(
+        "addons[].service_account_role_arn",
+        "addon-role",
+        lambda w, s: _set(
+            w.d("eks")["addons"]["aws-ebs-csi-driver"], serviceAccountRoleArn="arn:x"
+        ),
+        r"^add-on aws-ebs-csi-driver: service account role arn:x -> ",
+    ),
+    Drift(
+        "addons[].configuration_values",
+        "addon-configuration",
+        lambda w, s: _set(w.d("eks")["addons"]["vpc-cni"], configurationValues='{"env": {}}'),
+        r"^add-on vpc-cni: configuration values differ",
+    ),
+    Drift(
+        "addons[].name",
+        "addon-degraded",
+        lambda w, s: _set(w.d("eks")["addons"]["coredns"], status="DEGRADED"),
+        r"^add-on coredns is DEGRADED",
+    ),
+    Drift(
+        "addons[].name",
+        "addon-tags",
+        lambda w, s: w.d("eks")["addons"]["coredns"]["tags"].pop("CostCenter"),
+        r"^add-on coredns: tags differ",
+    ),
+]
+
+
 def _oidc(w):
     (provider,) = w.d("iam")["oidc"].values()
     return provider
