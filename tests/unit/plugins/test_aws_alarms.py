@@ -137,7 +137,7 @@ def alarms_by_name(s):
 
 # --------------------------------------------------------------------------- inputs
 def test_the_role_and_the_inventories_pass_the_checks():
-    for inventory in ("lab", "production"):
+    for inventory in ("lab", "staging", "production"):
         path = ROOT / "inventories" / inventory / "group_vars" / "all" / "aws_alarms.yml"
         subs = yaml.safe_load(path.read_text())["aws_alarms_subscriptions"]
         assert input_problems(RULES, {}, ["critical", "warning"], subs, "tradeops-lab") == []
