@@ -78,9 +78,7 @@ options:
     type: int
     default: 1
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
 notes:
   - I(endpoint_url) and I(region) are not used; the endpoints are I(cluster_endpoints).
   - Check mode probes and reports what would change.

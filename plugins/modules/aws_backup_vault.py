@@ -37,9 +37,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
   - amazon.aws.tags
   - tradeops.platform.state
 """

@@ -33,9 +33,7 @@ options:
     elements: str
     default: []
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
 """
 
 EXAMPLES = r"""

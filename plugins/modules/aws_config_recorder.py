@@ -47,9 +47,7 @@ options:
       - Starting fails unless the region has a delivery channel.
     type: bool
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
   - tradeops.platform.state
 """
 

@@ -50,10 +50,8 @@ options:
         type: str
         default: ""
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
+  - tradeops.platform.aws
   - amazon.aws.tags
-  - amazon.aws.boto3
   - tradeops.platform.state
 """
 

@@ -79,10 +79,8 @@ options:
     type: int
     default: 1800
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
+  - tradeops.platform.aws
   - amazon.aws.tags
-  - amazon.aws.boto3
   - tradeops.platform.state
   - tradeops.platform.wait
 """

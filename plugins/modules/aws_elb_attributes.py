@@ -31,9 +31,7 @@ options:
     type: dict
     required: true
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
 """
 
 EXAMPLES = r"""

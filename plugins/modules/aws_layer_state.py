@@ -48,9 +48,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
 """
 
 EXAMPLES = r"""

@@ -90,9 +90,7 @@ options:
     elements: str
     default: []
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
   - amazon.aws.tags
   - tradeops.platform.state
 """

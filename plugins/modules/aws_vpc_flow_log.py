@@ -42,10 +42,8 @@ options:
     default: 600
     choices: [60, 600]
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
+  - tradeops.platform.aws
   - amazon.aws.tags
-  - amazon.aws.boto3
   - tradeops.platform.state
 """
 

@@ -27,9 +27,7 @@ options:
     description: ARN of the web ACL. Required with I(state=present).
     type: str
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
   - tradeops.platform.state
 """
 

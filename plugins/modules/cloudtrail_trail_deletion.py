@@ -24,9 +24,7 @@ options:
     type: str
     required: true
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
 """
 
 EXAMPLES = r"""

@@ -135,9 +135,7 @@ options:
     type: int
     default: 2
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
 notes:
   - Check mode reads, and reports what would be written without writing.
   - "What a region that does not answer costs, measured on botocore 1.44 against

@@ -37,9 +37,7 @@ options:
     type: int
     default: 900
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
   - tradeops.platform.wait
 """
 

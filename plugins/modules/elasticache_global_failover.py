@@ -61,9 +61,7 @@ options:
     type: int
     default: 2
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
   - tradeops.platform.wait
   - tradeops.platform.wait.delay
 notes:

@@ -38,10 +38,8 @@ options:
     elements: str
     default: []
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
+  - tradeops.platform.aws
   - amazon.aws.tags
-  - amazon.aws.boto3
   - tradeops.platform.state
 """
 

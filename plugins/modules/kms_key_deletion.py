@@ -27,9 +27,7 @@ options:
     type: int
     default: 30
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
 """
 
 EXAMPLES = r"""

@@ -55,9 +55,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - tradeops.platform.aws
   - tradeops.platform.wait
   - tradeops.platform.wait.delay
 notes:

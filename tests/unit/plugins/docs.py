@@ -2,9 +2,10 @@
 
 The module's own DOCUMENTATION plus the options of this collection's doc fragments
 (plugins/doc_fragments, ``extends_documentation_fragment: tradeops.platform.NAME[.VAR]``);
-an option the module documents itself wins, as in ansible-doc. The amazon.aws fragments
-are left out: their options (region, endpoint_url, credentials ...) are AnsibleAWSModule's,
-not the module's argument_spec.
+an option the module documents itself wins, as in ansible-doc. The connection fragments
+(amazon.aws', and tradeops.platform.aws which combines them) are left out: their options
+(region, endpoint_url, credentials ...) are AnsibleAWSModule's, not the module's
+argument_spec.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from types import ModuleType
 import yaml
 
 PREFIX = "tradeops.platform."
+# AnsibleAWSModule's own options (plugins/doc_fragments/aws.py), not the module's.
+CONNECTION = "tradeops.platform.aws"
 
 
 def fragment_options(name: str) -> dict:
@@ -30,7 +33,7 @@ def documented_options(module: ModuleType) -> dict:
     doc = yaml.safe_load(module.DOCUMENTATION)
     options = dict(doc.get("options") or {})
     for name in doc.get("extends_documentation_fragment") or []:
-        if name.startswith(PREFIX):
+        if name.startswith(PREFIX) and name != CONNECTION:
             for key, value in fragment_options(name).items():
                 options.setdefault(key, value)
     return options
