@@ -8,20 +8,17 @@ module (module_utils/aws_layer_gate.py)."""
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_layer_gate import (
     ARGUMENT_SPEC,
     call,
 )
+from ansible_collections.tradeops.platform.plugins.plugin_utils.controller_action import (
+    ControllerAction,
+)
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        result.update(call(params))
-        return result
+    def call(self, params):
+        return call(params)

@@ -17,12 +17,15 @@ import os
 import shutil
 import subprocess
 import time
+from typing import ClassVar
 
-from ansible.plugins.action import ActionBase
 from ansible_collections.tradeops.platform.plugins.module_utils.dr_record import (
     ARGUMENT_SPEC,
     REQUIRED_IF,
     call,
+)
+from ansible_collections.tradeops.platform.plugins.plugin_utils.controller_action import (
+    ControllerAction,
 )
 
 
@@ -34,17 +37,10 @@ def run_git(git):
     return run
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    VALIDATION: ClassVar[dict] = {"required_if": REQUIRED_IF}
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        _validation, params = self.validate_argument_spec(
-            argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF
-        )
+    def call(self, params):
         git = shutil.which("git")
-        outcome = call(params, os.getcwd(), os.environ, run_git(git) if git else None, time.time())
-        result.update(outcome)
-        return result
+        return call(params, os.getcwd(), os.environ, run_git(git) if git else None, time.time())

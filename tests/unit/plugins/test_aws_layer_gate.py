@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 from ansible_collections.tradeops.platform.plugins.module_utils import aws_layer_gate as gate
 from ansible_collections.tradeops.platform.plugins.modules import aws_layer_gate as module
+
+from .controller_play import run_without_interpreter
 
 
 class FakeClock:
@@ -105,14 +104,7 @@ def test_the_module_documents_the_arguments_it_takes():
     }
 
 
-GATE_PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    # No interpreter: a module run would fail; the action plugin starts none.
-    ansible_python_interpreter: /nonexistent/python3
-  tasks:
+GATE_TASKS = """\
     - tradeops.platform.aws_layer_gate: {{run_dir: "{run_dir}", layer: network, mark: done}}
     - tradeops.platform.aws_layer_gate: {{run_dir: "{run_dir}", layer: kms, mark: failed}}
     - tradeops.platform.aws_layer_gate: {{run_dir: "{run_dir}", layer: eks, wait_for: [network]}}
@@ -127,19 +119,9 @@ GATE_PLAY = """
 
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_the_action_plugin_runs_in_the_controller_in_check_mode_too(tmp_path, check_mode):
-    root = Path(__file__).resolve().parents[3]
-    play = tmp_path / "gate.yml"
-    play.write_text(GATE_PLAY.format(run_dir=tmp_path / "markers"))
     (tmp_path / "markers").mkdir()
-    env = dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"))
-    argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(play)]
-    proc = subprocess.run(
-        [*argv, "--check"] if check_mode else argv,
-        cwd=root, env=env, capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
+    tasks = GATE_TASKS.format(run_dir=tmp_path / "markers")
+    proc = run_without_interpreter(tmp_path / "gate.yml", tasks, check_mode)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert {p.name for p in (tmp_path / "markers").iterdir()} == {
-        "network.done",
-        "kms.failed",
-        "kms.done",
-    }
+    markers = {p.name for p in (tmp_path / "markers").iterdir()}
+    assert markers == {"network.done", "kms.failed", "kms.done"}

@@ -8,15 +8,15 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from contextlib import redirect_stdout
-from pathlib import Path
 
 import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.tradeops.platform.plugins.module_utils import dr_record as rec
 from ansible_collections.tradeops.platform.plugins.modules import dr_run_record as mod
+
+from .controller_play import run_without_interpreter
 
 T0 = dt.datetime(2026, 12, 5, 10, 15, tzinfo=dt.UTC).timestamp()
 BEGIN = {
@@ -517,14 +517,7 @@ def test_module_documentation_matches_its_argument_spec():
 
 # ---- the action plugin: the same record, written in the controller's process --------------
 
-ACTION_PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    # No interpreter: a module run would fail; the action plugin starts none.
-    ansible_python_interpreter: /nonexistent/python3
-  tasks:
+ACTION_TASKS = """\
     - tradeops.platform.dr_run_record:
         run_id: {run_id}
         action: begin
@@ -558,15 +551,10 @@ ACTION_PLAY = """
 
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_action_plugin_writes_the_record_without_a_module_run(checkout, check_mode):
-    root = Path(__file__).resolve().parents[3]
-    play = checkout / "record.yml"
-    play.write_text(ACTION_PLAY.format(run_id=BEGIN["run_id"]))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"), TRADEOPS_PROJECT=str(checkout))
-    argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(play)]
-    proc = subprocess.run(
-        [*argv, "--check"] if check_mode else argv,
-        cwd=root, env=env, capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
+    tasks = ACTION_TASKS.format(run_id=BEGIN["run_id"])
+    proc = run_without_interpreter(
+        checkout / "record.yml", tasks, check_mode, TRADEOPS_PROJECT=str(checkout)
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     record = on_disk(checkout / ".cache" / "dr" / "runs" / f"{BEGIN['run_id']}.json")
     assert record["status"] == "succeeded"
