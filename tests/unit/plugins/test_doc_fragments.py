@@ -21,7 +21,7 @@ def test_the_aws_fragment_is_amazon_aws_connection_fragments_combined():
             boto3.ModuleDocFragment().MODULES,
         )
     ]
-    combined = yaml.safe_load(aws.ModuleDocFragment.DOCUMENTATION)
+    combined = yaml.safe_load(aws.ModuleDocFragment().DOCUMENTATION)
     options = {}
     for part in parts:
         options.update(part.get("options") or {})
