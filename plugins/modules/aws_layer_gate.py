@@ -26,6 +26,7 @@ attributes:
     description: Markers are written in check mode too; they order the run and are not changes.
   diff_mode:
     support: none
+    description: Markers are not changes; there is nothing to show.
   platform:
     support: full
     platforms: posix
