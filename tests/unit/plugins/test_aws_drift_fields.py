@@ -1335,6 +1335,23 @@ def _scaling(key, value):
     return lambda w, s: _ng(w, s)["scalingConfig"].update({key: value})
 
 
+def _oidc(w):
+    (provider,) = w.d("iam")["oidc"].values()
+    return provider
+
+
+def _irsa(w, s):
+    return w.d("iam")["roles"][s["irsa_roles"][0]["name"]]
+
+
+def _trust_condition(w, s):
+    return _irsa(w, s)["role"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+
+
+def _sub_keys(w, s):
+    return [k for k in _trust_condition(w, s)["StringEquals"] if k.endswith(":sub")]
+
+
 EKS = [
     Drift(
         "cluster.name",
@@ -1615,23 +1632,6 @@ EKS += [
         r"^add-on coredns: tags differ",
     ),
 ]
-
-
-def _oidc(w):
-    (provider,) = w.d("iam")["oidc"].values()
-    return provider
-
-
-def _irsa(w, s):
-    return w.d("iam")["roles"][s["irsa_roles"][0]["name"]]
-
-
-def _trust_condition(w, s):
-    return _irsa(w, s)["role"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
-
-
-def _sub_keys(w, s):
-    return [k for k in _trust_condition(w, s)["StringEquals"] if k.endswith(":sub")]
 
 
 # --------------------------------------------------------------------------- rds

@@ -248,8 +248,11 @@ def test_eks_state_compares_the_provider_and_roles_on_moto(iam):
         roleArn=want["role_arn"],
         resourcesVpcConfig={"subnetIds": want["subnet_ids"]},
     )
-    clients = lambda service, region=None: boto3.client(service, region_name="us-east-1")  # noqa: E731
-    differences, _ = eks_state(clients, spec)
+
+    def clients(service, region=None):
+        return boto3.client(service, region_name=region or "us-east-1")
+
+    differences, _outputs = eks_state(clients, spec)
     assert any(d.startswith("OIDC provider ") and "does not exist" in d for d in differences)
     assert sum("IRSA role" in d and "does not exist" in d for d in differences) == len(
         spec["irsa_roles"]
@@ -285,7 +288,7 @@ def test_eks_state_compares_the_provider_and_roles_on_moto(iam):
     role = spec["irsa_roles"][0]
     other = aws_irsa.trust_policy(provider, issuer, "default", role["service_account"])
     iam.update_assume_role_policy(RoleName=role["name"], PolicyDocument=json.dumps(other))
-    differences, _ = eks_state(clients, spec)
+    differences, _outputs = eks_state(clients, spec)
     assert [d for d in differences if "IRSA" in d] == [
         f"IRSA role {role['name']} ({role['namespace']}/{role['service_account']}): "
         "trust policy differs (not the cluster's OIDC provider)"
