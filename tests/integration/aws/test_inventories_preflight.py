@@ -52,7 +52,7 @@ from ...unit.inventories import INVENTORIES, cloud_instances, group_vars, source
 from ...unit.plugins.aws_specs import earlier_outputs
 from ..support import AWS_LAYERS, ROOT, VENV_BIN, MotoServer, ansible_env, run_playbook
 
-# About 1.5 minutes and as much CPU per inventory on 2 cores (the tuning render of each engine
+# About 2 minutes and as much CPU per inventory on 2 cores (the tuning render of each engine
 # host, Kubernetes' schema validation, the 18 layer hosts): beyond CI's budget, so
 # `./dev test-full` runs it; tests/unit/test_shipped_inventories.py checks the inventories'
 # side of it in seconds on every run.
