@@ -8,6 +8,7 @@ of that file is running (plugins/filter/k8s.py's note)."""
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_irsa import ANNOTATION
 from ansible_collections.tradeops.platform.plugins.module_utils.k8s_cluster import (
     ClusterManifestError,
     cluster_manifests,
@@ -31,6 +32,27 @@ def k8s_cluster_manifests(spec, start=1):
     ]
 
 
+def k8s_irsa_unknown_roles(rendered, eks_outputs):
+    """The IRSA annotations of rendered manifests ([{file, manifest}]) whose role the eks
+    layer's outputs do not name (verified roles: outputs.irsa_roles[*].arn), as
+    "<namespace>/<service account>: <role ARN>". Outputs without irsa_roles (an older eks
+    layer's) check nothing."""
+    known = (eks_outputs or {}).get("irsa_roles")
+    if known is None:
+        return []
+    arns = {role.get("arn") for role in known.values()}
+    out = []
+    for item in rendered or []:
+        meta = item["manifest"].get("metadata") or {}
+        arn = (meta.get("annotations") or {}).get(ANNOTATION)
+        if arn and arn not in arns:
+            out.append(f"{meta.get('namespace')}/{meta.get('name')}: {arn}")
+    return out
+
+
 class FilterModule:
     def filters(self):
-        return {"k8s_cluster_manifests": k8s_cluster_manifests}
+        return {
+            "k8s_cluster_manifests": k8s_cluster_manifests,
+            "k8s_irsa_unknown_roles": k8s_irsa_unknown_roles,
+        }

@@ -1811,3 +1811,133 @@ def test_dns_failover_pairs_alias_the_two_regions_load_balancers(created, moto, 
             )
     # The placeholder names of earlier versions are gone.
     assert not [r for r in records if r["Type"] == "CNAME"], records
+
+
+# ------------------------------------------------------------- EKS: OIDC provider and IRSA
+# roles/aws_eks on the platform `created` built: each cluster's IAM OIDC provider, the IRSA
+# roles trusted through the primary's (only the primary copy creates roles: IAM names are
+# global), a trust drifted through the API and repaired, the teardown removing them.
+def _issuer_host(moto, region):
+    cluster = moto.client("eks", region).describe_cluster(name="tradeops-lab")["cluster"]
+    return cluster["identity"]["oidc"]["issuer"].removeprefix("https://")
+
+
+def _irsa_roles(moto):
+    roles = moto.client("iam").list_roles()["Roles"]
+    return {r["RoleName"]: r for r in roles if r["RoleName"] in IRSA_ROLES}
+
+
+IRSA_ROLES = {
+    "tradeops-lab-order-api": "trading:order-api",
+    "tradeops-lab-risk-worker": "trading:risk-worker",
+    "tradeops-lab-cluster-autoscaler": "kube-system:cluster-autoscaler",
+    "tradeops-lab-ebs-csi-driver": "kube-system:ebs-csi-controller-sa",
+}
+
+
+def test_eks_clusters_have_oidc_providers_and_the_irsa_roles_trust_the_primarys(
+    created, moto, outputs_dir
+):
+    iam = moto.client("iam")
+    listed = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    providers = {p["Arn"] for p in listed}
+    hosts = {region: _issuer_host(moto, region) for region in ("us-east-1", DR)}
+    for region, host in hosts.items():
+        (arn,) = [a for a in providers if a.endswith(":oidc-provider/" + host)]
+        got = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+        assert got["ClientIDList"] == ["sts.amazonaws.com"], region
+        assert _tagged(got["Tags"]), region
+    eks = _outputs(outputs_dir, "eks")
+    assert eks["oidc_provider_arn"].endswith(hosts["us-east-1"])
+    assert {r["name"] for r in eks["irsa_roles"].values()} == set(IRSA_ROLES)
+    assert _outputs(outputs_dir, "eks-dr")["irsa_roles"] == {}
+    roles = _irsa_roles(moto)
+    assert set(roles) == set(IRSA_ROLES)
+    host = hosts["us-east-1"]
+    for name, subject in IRSA_ROLES.items():
+        (statement,) = roles[name]["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Federated": eks["oidc_provider_arn"]}
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert statement["Condition"]["StringEquals"] == {
+            f"{host}:sub": f"system:serviceaccount:{subject}",
+            f"{host}:aud": "sts.amazonaws.com",
+        }
+        assert _tagged(iam.list_role_tags(RoleName=name)["Tags"]), name
+    attached = iam.list_attached_role_policies(RoleName="tradeops-lab-ebs-csi-driver")
+    assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [
+        "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+    ]
+    assert iam.list_role_policies(RoleName="tradeops-lab-order-api")["PolicyNames"] == [
+        "order-api-irsa"
+    ]
+
+
+def test_a_widened_irsa_trust_is_put_back(created, moto, aws_api, outputs_dir):
+    """A trust opened to every service account of the cluster (sub dropped) is drift: the
+    eks layer's describe sees it, its converge restores the one-service-account trust."""
+    iam = moto.client("iam")
+    name = "tradeops-lab-order-api"
+    trust = _irsa_roles(moto)[name]["AssumeRolePolicyDocument"]
+    widened = json.loads(json.dumps(trust))
+    conditions = widened["Statement"][0]["Condition"]["StringEquals"]
+    sub = next(k for k in conditions if k.endswith(":sub"))
+    del conditions[sub]
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(widened))
+    proc, calls = _run(aws_api, outputs_dir, "--tags", "eks", "-e", EKS_ONLY)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _recap(proc.stdout)["aws-eks"]["changed"] >= 1
+    assert "UpdateAssumeRolePolicy" in ApiLog.mutating(calls), ApiLog.mutating(calls)
+    restored = _irsa_roles(moto)[name]["AssumeRolePolicyDocument"]
+    assert restored["Statement"][0]["Condition"]["StringEquals"][sub].endswith(":order-api")
+    proc, calls = _run(aws_api, outputs_dir, "--tags", "eks", "-e", EKS_ONLY)
+    assert _recap(proc.stdout)["aws-eks"]["changed"] == 0
+    assert not ApiLog.mutating(calls)
+
+
+def test_every_irsa_annotation_k8s_workloads_renders_names_a_role_trusting_the_cluster(
+    created, moto, aws_api, outputs_dir, tmp_path
+):
+    """The Kubernetes side as an operator runs it (playbooks/k8s/site.yml) on the outputs of
+    this account's layers: its preflight holds the annotations to eks.json's verified roles,
+    and each annotated role exists in IAM and trusts exactly that service account through
+    the cluster's OIDC provider."""
+    render = tmp_path / "workloads"
+    proc = run_playbook(
+        "playbooks/k8s/site.yml",
+        "--tags", "k8s_workloads",
+        "-e", f"k8s_workloads_network_outputs={outputs_dir / 'network.json'}",
+        "-e", f"k8s_workloads_eks_outputs={outputs_dir / 'eks.json'}",
+        "-e", f"k8s_workloads_render_dir={render}",
+        env=_env(aws_api, outputs_dir),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "every IRSA annotation names a role the eks layer verified" in proc.stdout
+    annotated = {}
+    for path in sorted(render.iterdir()):
+        obj = yaml.safe_load(path.read_text())
+        arn = (obj["metadata"].get("annotations") or {}).get("eks.amazonaws.com/role-arn")
+        if arn:
+            annotated[f"{obj['metadata']['namespace']}:{obj['metadata']['name']}"] = arn
+    assert set(annotated) == {
+        "trading:order-api",
+        "trading:risk-worker",
+        "kube-system:cluster-autoscaler",
+    }
+    provider = _outputs(outputs_dir, "eks")["oidc_provider_arn"]
+    host = _issuer_host(moto, "us-east-1")
+    iam = moto.client("iam")
+    for subject, arn in annotated.items():
+        role = iam.get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]
+        assert role["Arn"] == arn
+        (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Federated": provider}
+        assert statement["Condition"]["StringEquals"][f"{host}:sub"] == (
+            f"system:serviceaccount:{subject}"
+        )
+
+
+def test_teardown_removed_the_eks_oidc_providers_and_irsa_roles(created, moto):
+    """After test_teardown_removes_the_environment (conftest.py runs it last but this)."""
+    iam = moto.client("iam")
+    assert not iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert not _irsa_roles(moto)

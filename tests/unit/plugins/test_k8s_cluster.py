@@ -16,6 +16,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tradeops.platform.plugins.filter.k8s_cluster import (
     k8s_cluster_manifests,
+    k8s_irsa_unknown_roles,
 )
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_irsa import ANNOTATION
 from ansible_collections.tradeops.platform.plugins.module_utils.k8s_cluster import (
@@ -181,3 +182,18 @@ def test_each_part_can_be_switched_off_and_the_filter_numbers_after_the_companio
     assert k8s_cluster_manifests(spec) == []
     with pytest.raises(AnsibleFilterError, match=r"storage_class\.encrypted"):
         k8s_cluster_manifests(_changed("storage_class.encrypted", False))
+
+
+def test_annotations_naming_no_verified_role_are_found():
+    """k8s_workloads' preflight, where the eks layer's outputs exist: every annotation must
+    name a role the layer verified (outputs.irsa_roles)."""
+    rendered = k8s_cluster_manifests(spec_of("lab"))
+    (account,) = [i["manifest"] for i in rendered if i["manifest"]["kind"] == "ServiceAccount"]
+    arn = account["metadata"]["annotations"][ANNOTATION]
+    verified = {"irsa_roles": {"cluster-autoscaler": {"name": arn.split("/")[-1], "arn": arn}}}
+    assert k8s_irsa_unknown_roles(rendered, verified) == []
+    assert k8s_irsa_unknown_roles(rendered, {"irsa_roles": {}}) == [
+        f"kube-system/cluster-autoscaler: {arn}"
+    ]
+    # An older eks layer's outputs (no irsa_roles) check nothing.
+    assert k8s_irsa_unknown_roles(rendered, {"cluster": {}}) == []
