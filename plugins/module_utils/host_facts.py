@@ -327,7 +327,12 @@ def gather(
     cmdline_raw = _strip(reader.read("/proc/cmdline", "")) or ""
     dmi = read_dmi(reader)
     ec2 = {"detected": is_ec2(dmi), "queried": False, "error": None}
-    want_imds = ec2_metadata == "always" or (ec2_metadata == "auto" and ec2["detected"])
+    # auto asks the metadata service of the host the module runs on, so only when root is
+    # that host: a recorded host tree (tests, offline renders) is not, and its run must not
+    # send a request to the link-local address from wherever it runs.
+    this_host = os.path.realpath(reader.root) == "/"
+    auto = ec2_metadata == "auto" and ec2["detected"] and this_host
+    want_imds = ec2_metadata == "always" or auto
     if want_imds and imds is not None:
         try:
             ec2.update(imds(ec2_timeout))

@@ -74,7 +74,9 @@ options:
     description:
       - Whether to query the EC2 instance metadata service (IMDSv2).
       - C(auto) queries only when C(/sys/devices/virtual/dmi/id/sys_vendor) or
-        C(board_vendor) is C(Amazon EC2); C(always) queries regardless; C(never) does not.
+        C(board_vendor) is C(Amazon EC2) and O(root) is C(/) (a recorded host tree is not
+        the host the module runs on, whose metadata service would answer); C(always)
+        queries regardless; C(never) does not.
       - Without a query the instance type falls back to the DMI product name, which
         Nitro instances set to the instance type.
     type: str

@@ -13,6 +13,7 @@ import socket
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.tradeops.platform.plugins.module_utils import host_facts
 from ansible_collections.tradeops.platform.plugins.modules import engine_host_facts
 
 from .hosts import HOSTS, fixture_runner
@@ -88,22 +89,31 @@ def test_c5n_18xlarge_through_root(monkeypatch):
     assert ["/usr/sbin/ethtool", "-S", "ens5"] in calls
 
 
-def test_auto_queries_imds_only_on_ec2(monkeypatch):
+def test_auto_queries_imds_only_on_ec2_and_only_on_this_host(monkeypatch):
     asked = []
 
     def fake_imds(timeout):
         asked.append(timeout)
         return {"instance_type": "c5n.18xlarge", "placement_group": "engines-cpg"}
 
+    # A recorded EC2 tree: its DMI says Amazon EC2, but it is not the host the module runs
+    # on, so auto sends no metadata request (it would go to this machine's link-local IMDS).
     monkeypatch.setattr(engine_host_facts, "imds_query", fake_imds)
     result, _calls = run_module(monkeypatch, "c5n_18xlarge", ec2_metadata_timeout=0.5)
-    ec2 = result["engine_host"]["ec2"]
-    assert asked == [0.5]
-    assert ec2["queried"] is True
-    assert ec2["placement_group"] == "engines-cpg"
-    result, _calls = run_module(monkeypatch, "baremetal_sriov")  # DMI says HPE: no query
-    assert asked == [0.5]
-    assert result["engine_host"]["ec2"] == {"detected": False, "queried": False, "error": None}
+    assert asked == []
+    assert result["engine_host"]["ec2"]["detected"] is True
+    assert result["engine_host"]["ec2"]["instance_type"] == "c5n.18xlarge"  # DMI product name
+    result, _calls = run_module(monkeypatch, "c5n_18xlarge", ec2_metadata="always")
+    assert asked == [1.0] and result["engine_host"]["ec2"]["placement_group"] == "engines-cpg"
+    # On the host itself (root /) an EC2 DMI is what auto queries on.
+    ec2_dmi = {"sys_vendor": "Amazon EC2", "product_name": "c5n.18xlarge"}
+    monkeypatch.setattr(host_facts, "read_dmi", lambda reader: ec2_dmi)
+    facts = host_facts.gather(root="/", imds=fake_imds, ethtool=None, ec2_timeout=0.5)
+    assert asked == [1.0, 0.5]
+    assert facts["ec2"]["queried"] is True
+    monkeypatch.setattr(host_facts, "read_dmi", lambda reader: {"sys_vendor": "HPE"})
+    host_facts.gather(root="/", imds=fake_imds, ethtool=None)
+    assert asked == [1.0, 0.5]
 
 
 def test_imds_failure_is_reported_not_fatal(monkeypatch):
