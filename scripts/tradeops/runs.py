@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 from . import exitcodes, history
@@ -72,7 +76,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(found, indent=2, default=str))
     else:
-        print(render_show(found))
+        print(render_show(found, ara_command_prefix()))
     return exitcodes.OK
 
 
@@ -150,7 +154,19 @@ def render_list(rows: list[dict[str, Any]]) -> str:
     return "\n".join(_table(table))
 
 
-def render_show(found: dict[str, Any]) -> str:
+def ara_command_prefix() -> str:
+    """What `ara` needs in front of it to read the history where tradeops keeps it: with
+    the offline client, ARA_BASE_DIR (else it opens an empty ~/.ara); a team's ARA server
+    (ARA_API_CLIENT=http) needs nothing more than the operator's own ARA settings."""
+    if os.environ.get("ARA_API_CLIENT", "offline") != "offline":
+        return ""
+    where = history.ara_dir()
+    with contextlib.suppress(ValueError):
+        where = where.resolve().relative_to(Path.cwd().resolve())
+    return f"ARA_BASE_DIR={shlex.quote(str(where))} "
+
+
+def render_show(found: dict[str, Any], ara_prefix: str = "") -> str:
     from .plan import render_changes
 
     ara, record = found["ara"], found["record"] or {}
@@ -195,6 +211,7 @@ def render_show(found: dict[str, Any]) -> str:
         message = str(failure.get("message") or "").splitlines()[0][:200]
         lines.append(f"  failed: {failure.get('host')}: {failure.get('task')}: {message}")
     lines.append(
-        f"  ARA: `ara playbook show {ara.get('id')}`, `ara result list --playbook {ara.get('id')}`"
+        f"  ARA: `{ara_prefix}ara playbook show {ara.get('id')}`,"
+        f" `{ara_prefix}ara result list --playbook {ara.get('id')}`"
     )
     return "\n".join(lines)

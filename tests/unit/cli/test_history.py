@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -263,6 +264,23 @@ print(pb["id"])
     data = json.loads(shown.stdout)
     assert data["record"]["run_id"] == "test-run-1"
     assert [r["status"] for r in data["changed_results"]] == ["changed"]  # ARA's own result
+    # The text view names the ara command that reads this history (ARA_BASE_DIR in front:
+    # without it ara opens an empty ~/.ara), and that command works as printed.
+    text = subprocess.run(
+        [*tradeops, "runs", "show", "test-run-1"], env=env, capture_output=True, text=True,
+        timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    command = re.search(r"ARA: `([^`]*ara playbook show \d+)`", text.stdout).group(1)
+    assert command.startswith("ARA_BASE_DIR=ara "), command  # relative to the directory
+    ara_env = {k: v for k, v in env.items() if k not in ("TRADEOPS_ARA_DIR", "ARA_BASE_DIR")}
+    ara_env["PATH"] = f"{VENV_BIN}:{ara_env.get('PATH', '')}"
+    shown_by_ara = subprocess.run(
+        ["bash", "-c", command], env=ara_env, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert shown_by_ara.returncode == 0, shown_by_ara.stdout + shown_by_ara.stderr
+    assert "pb.yml" in shown_by_ara.stdout
     missing = subprocess.run(
         [*tradeops, "runs", "show", "nope"], env=env, capture_output=True, text=True, timeout=120
     )
