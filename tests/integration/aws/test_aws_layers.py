@@ -319,16 +319,17 @@ def _instance_named(moto, name: str) -> dict:
     return inst
 
 
-DRIFT_LAYERS = ["network", "s3", "kinesis", "fleet"]
+DRIFT_LAYERS = ["network", "s3", "kinesis", "fleet", "eks"]
 
 
-def test_drift_made_through_the_api_in_four_layers_is_repaired_by_one_run(
+def test_drift_made_through_the_api_in_five_layers_is_repaired_by_one_run(
     created, moto, aws_api, outputs_dir
 ):
     """Issue 23's list, drifted at once outside Ansible (S3 encryption, S3 public access,
     IMDSv2 on an engine, a security-group rule, a route, a Kinesis retention) plus the S3
-    Bucket Key and the flow logs' retention: one --tags run of those layers notices each
-    (the layer's state call) and repairs it (its converge), and the next run is a no-op."""
+    Bucket Key, the flow logs' retention and an IRSA role's trust opened to every service
+    account of the cluster: one --tags run of those layers notices each (the layer's state
+    call) and repairs it (its converge), and the next run is a no-op."""
     ec2, s3, kinesis = moto.client("ec2"), moto.client("s3"), moto.client("kinesis")
     network = json.loads((outputs_dir / "network.json").read_text())
     kms_arn = _data_key(moto, "us-east-1")
@@ -402,9 +403,21 @@ def test_drift_made_through_the_api_in_four_layers_is_repaired_by_one_run(
     moto.client("logs").put_retention_policy(
         logGroupName=network["flow_log_group"], retentionInDays=1
     )
+    # 9. An IRSA role's trust opened to every service account of the cluster (sub dropped).
+    iam, irsa_role = moto.client("iam"), "tradeops-lab-order-api"
+    widened = json.loads(json.dumps(_irsa_roles(moto)[irsa_role]["AssumeRolePolicyDocument"]))
+    conditions = widened["Statement"][0]["Condition"]["StringEquals"]
+    sub = next(k for k in conditions if k.endswith(":sub"))
+    del conditions[sub]
+    iam.update_assume_role_policy(RoleName=irsa_role, PolicyDocument=json.dumps(widened))
     layers = json.dumps({"tradeops_aws_layers": DRIFT_LAYERS})
     proc, calls = _run(aws_api, outputs_dir, "--tags", ",".join(DRIFT_LAYERS), "-e", layers)
     assert proc.returncode == 0, proc.stdout[-6000:]
+    # The trust is put back by its own call (the role is not recreated).
+    assert "UpdateAssumeRolePolicy" in ApiLog.mutating(calls), ApiLog.mutating(calls)
+    assert "DeleteRole" not in ApiLog.mutating(calls), ApiLog.mutating(calls)
+    restored = _irsa_roles(moto)[irsa_role]["AssumeRolePolicyDocument"]
+    assert restored["Statement"][0]["Condition"]["StringEquals"][sub].endswith(":order-api")
     recap = _recap(proc.stdout)
     for layer in DRIFT_LAYERS:
         assert recap[f"aws-{layer}"]["changed"] >= 1, (layer, proc.stdout[-4000:])
@@ -1870,28 +1883,6 @@ def test_eks_clusters_have_oidc_providers_and_the_irsa_roles_trust_the_primarys(
     assert iam.list_role_policies(RoleName="tradeops-lab-order-api")["PolicyNames"] == [
         "order-api-irsa"
     ]
-
-
-def test_a_widened_irsa_trust_is_put_back(created, moto, aws_api, outputs_dir):
-    """A trust opened to every service account of the cluster (sub dropped) is drift: the
-    eks layer's describe sees it, its converge restores the one-service-account trust."""
-    iam = moto.client("iam")
-    name = "tradeops-lab-order-api"
-    trust = _irsa_roles(moto)[name]["AssumeRolePolicyDocument"]
-    widened = json.loads(json.dumps(trust))
-    conditions = widened["Statement"][0]["Condition"]["StringEquals"]
-    sub = next(k for k in conditions if k.endswith(":sub"))
-    del conditions[sub]
-    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(widened))
-    proc, calls = _run(aws_api, outputs_dir, "--tags", "eks", "-e", EKS_ONLY)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    assert _recap(proc.stdout)["aws-eks"]["changed"] >= 1
-    assert "UpdateAssumeRolePolicy" in ApiLog.mutating(calls), ApiLog.mutating(calls)
-    restored = _irsa_roles(moto)[name]["AssumeRolePolicyDocument"]
-    assert restored["Statement"][0]["Condition"]["StringEquals"][sub].endswith(":order-api")
-    proc, calls = _run(aws_api, outputs_dir, "--tags", "eks", "-e", EKS_ONLY)
-    assert _recap(proc.stdout)["aws-eks"]["changed"] == 0
-    assert not ApiLog.mutating(calls)
 
 
 def test_every_irsa_annotation_k8s_workloads_renders_names_a_role_trusting_the_cluster(
