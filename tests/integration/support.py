@@ -79,7 +79,9 @@ class MotoServer:
     def reset(self) -> None:
         """Forget every resource in every region."""
         request = urllib.request.Request(self.url + "/moto-api/reset", method="POST")
-        urllib.request.urlopen(request, timeout=10).close()
+        # A reset rebuilds every service's backends in every region: under CI's three
+        # streams it took more than 10 s twice (a TimeoutError, not a test's failure).
+        urllib.request.urlopen(request, timeout=120).close()
 
     def client(self, service: str, region: str = "us-east-1"):
         import boto3
