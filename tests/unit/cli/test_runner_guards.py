@@ -249,6 +249,8 @@ def test_the_real_listing_catches_a_limit_matching_no_host(static_inventory, tmp
 
 # A process tree as a run leaves it: a child in a session of its own (Ansible's workers
 # call setsid) and a daemon that double-forked away from it (async_wrapper), all sleeping.
+# The daemon, the last one made, says ready: then every process exists (the parent said it
+# before, and the test could count the short-lived middle process instead of the daemon).
 TREE = """
 import os, sys, time
 if os.fork() == 0:
@@ -256,11 +258,11 @@ if os.fork() == 0:
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
+            print("ready", flush=True)
             time.sleep(300)
         os._exit(0)
     time.sleep(300)
     os._exit(0)
-print("ready", flush=True)
 time.sleep(300)
 """
 
