@@ -390,6 +390,26 @@ def _policy_doc(doc):
     return json.dumps(doc, sort_keys=True)
 
 
+def role_policy_drifts(iam, role, label, differences):
+    """An IAM role's policies against its spec (``managed_policies``: ARNs;
+    ``inline_policies``: name and document), for the security layer's roles and the eks
+    layer's IRSA roles alike; each difference is appended, named by ``label``."""
+    attached = {
+        p["PolicyArn"]
+        for p in iam.list_attached_role_policies(RoleName=role["name"])["AttachedPolicies"]
+    }
+    if attached != set(role["managed_policies"]):
+        differences.append(f"{label}: managed policies differ")
+    inline = set(iam.list_role_policies(RoleName=role["name"])["PolicyNames"])
+    if inline != {p["name"] for p in role["inline_policies"]}:
+        differences.append(f"{label}: inline policy names differ")
+        return
+    for pol in role["inline_policies"]:
+        doc = iam.get_role_policy(RoleName=role["name"], PolicyName=pol["name"])["PolicyDocument"]
+        if canonical_policy(doc) != canonical_policy(pol["document"]):
+            differences.append(f"{label}: policy {pol['name']} differs")
+
+
 def canonical_policy(doc):
     """A policy document (JSON text or data) in one canonical form, for comparing a
     document AWS hands back with the one sent: keys sorted, a list of strings sorted and a
@@ -458,20 +478,7 @@ def security_state(clients, spec):
         if _policy_doc(got["AssumeRolePolicyDocument"]) != _policy_doc(role["trust"]):
             differences.append(f"IAM role {role['name']}: trust policy differs")
         diff_tags(f"IAM role {role['name']}", tag_dict(got.get("Tags")), tags, differences)
-        attached = {
-            p["PolicyArn"]
-            for p in iam.list_attached_role_policies(RoleName=role["name"])["AttachedPolicies"]
-        }
-        if attached != set(role["managed_policies"]):
-            differences.append(f"IAM role {role['name']}: managed policies differ")
-        inline = set(iam.list_role_policies(RoleName=role["name"])["PolicyNames"])
-        if inline != {p["name"] for p in role["inline_policies"]}:
-            differences.append(f"IAM role {role['name']}: inline policy names differ")
-        else:
-            for pol in role["inline_policies"]:
-                doc = iam.get_role_policy(RoleName=role["name"], PolicyName=pol["name"])
-                if _policy_doc(doc["PolicyDocument"]) != _policy_doc(pol["document"]):
-                    differences.append(f"IAM role {role['name']}: policy {pol['name']} differs")
+        role_policy_drifts(iam, role, f"IAM role {role['name']}", differences)
         if role.get("instance_profile"):
             profiles = iam.list_instance_profiles_for_role(RoleName=role["name"])[
                 "InstanceProfiles"
@@ -1239,20 +1246,7 @@ def _irsa_role_state(iam, spec, role, provider, issuer, differences, outputs):
     if got.get("Description", "") != role["description"]:
         differences.append(f"{label}: description differs")
     diff_tags(label, tag_dict(got.get("Tags")), spec["tags"], differences)
-    attached = {
-        p["PolicyArn"]
-        for p in iam.list_attached_role_policies(RoleName=role["name"])["AttachedPolicies"]
-    }
-    if attached != set(role["managed_policies"]):
-        differences.append(f"{label}: managed policies differ")
-    inline = set(iam.list_role_policies(RoleName=role["name"])["PolicyNames"])
-    if inline != {p["name"] for p in role["inline_policies"]}:
-        differences.append(f"{label}: inline policy names differ")
-        return
-    for pol in role["inline_policies"]:
-        doc = iam.get_role_policy(RoleName=role["name"], PolicyName=pol["name"])["PolicyDocument"]
-        if canonical_policy(doc) != canonical_policy(pol["document"]):
-            differences.append(f"{label}: policy {pol['name']} differs")
+    role_policy_drifts(iam, role, label, differences)
 
 
 # --------------------------------------------------------------------------- rds
