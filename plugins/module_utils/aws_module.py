@@ -52,3 +52,15 @@ def converge_tags(module, current, tag, untag):
         if to_set:
             tag(to_set)
     return f"tags: set {sorted(to_set)}, remove {sorted(to_unset)}"
+
+
+def converge_arn_tags(module, client, arn, current):
+    """converge_tags for the APIs that tag by ARN with a dict of tags (EKS: clusters, node
+    groups, add-ons): ``tag_resource(resourceArn, tags)``, ``untag_resource(resourceArn,
+    tagKeys)``."""
+    return converge_tags(
+        module,
+        current or {},
+        tag=lambda tags: client.tag_resource(resourceArn=arn, tags=tags),
+        untag=lambda keys: client.untag_resource(resourceArn=arn, tagKeys=keys),
+    )

@@ -113,7 +113,7 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks_addons i
     addon_status_problem,
     resolve_version,
 )
-from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import converge_tags  # noqa: E402
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import converge_arn_tags  # noqa: E402
 
 
 def describe(client, cluster, name):
@@ -236,12 +236,7 @@ def main():
                     **update,
                 )
                 wait_for(module, client, cluster, name)
-        tagged = converge_tags(
-            module,
-            current.get("tags") or {},
-            tag=lambda tags: client.tag_resource(resourceArn=current["addonArn"], tags=tags),
-            untag=lambda keys: client.untag_resource(resourceArn=current["addonArn"], tagKeys=keys),
-        )
+        tagged = converge_arn_tags(module, client, current["addonArn"], current.get("tags"))
         if tagged:
             changes.append(tagged)
         if changes and not module.check_mode:

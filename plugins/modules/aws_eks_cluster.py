@@ -111,7 +111,7 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks import (
     endpoint_payload,
     logging_payload,
 )
-from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import converge_tags  # noqa: E402
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import converge_arn_tags  # noqa: E402
 
 
 def describe(client, name):
@@ -232,12 +232,7 @@ def main():
                 )
             wait_for(module, client, p["name"])
 
-        tagged = converge_tags(
-            module,
-            current.get("tags") or {},
-            tag=lambda tags: client.tag_resource(resourceArn=current["arn"], tags=tags),
-            untag=lambda keys: client.untag_resource(resourceArn=current["arn"], tagKeys=keys),
-        )
+        tagged = converge_arn_tags(module, client, current["arn"], current.get("tags"))
         if tagged:
             changes.append(tagged)
         if changes and not module.check_mode:

@@ -120,7 +120,7 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks import (
     nodegroup_differences,
     scaling_errors,
 )
-from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import converge_tags  # noqa: E402
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import converge_arn_tags  # noqa: E402
 
 
 def describe(client, cluster, name):
@@ -235,14 +235,7 @@ def main():
                     clusterName=p["cluster_name"], nodegroupName=p["name"], **update
                 )
                 wait_for(module, client)
-        tagged = converge_tags(
-            module,
-            current.get("tags") or {},
-            tag=lambda tags: client.tag_resource(resourceArn=current["nodegroupArn"], tags=tags),
-            untag=lambda keys: client.untag_resource(
-                resourceArn=current["nodegroupArn"], tagKeys=keys
-            ),
-        )
+        tagged = converge_arn_tags(module, client, current["nodegroupArn"], current.get("tags"))
         if tagged:
             changes.append(tagged)
         if changes and not module.check_mode:

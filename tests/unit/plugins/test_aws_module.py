@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import (
+    converge_arn_tags,
     converge_tags,
     delete_if_exists,
 )
@@ -128,3 +129,24 @@ def test_converge_tags_in_check_mode_only_reports():
     message = converge_tags(module, {"a": "1", "b": "x"}, calls.call("tag"), calls.call("untag"))
     assert message == "tags: set ['a'], remove ['b']"
     assert calls.made == []
+
+
+def test_converge_arn_tags_calls_the_arn_tagging_api():
+    """EKS' tagging: untag_resource(resourceArn, tagKeys), then tag_resource(resourceArn, tags)."""
+    made = []
+
+    class Client:
+        def tag_resource(self, **kwargs):
+            made.append(("tag_resource", kwargs))
+
+        def untag_resource(self, **kwargs):
+            made.append(("untag_resource", kwargs))
+
+    module = FakeModule(tags={"a": "2"}, purge_tags=True)
+    message = converge_arn_tags(module, Client(), "arn:aws:eks:x", {"a": "1", "b": "x"})
+    assert message == "tags: set ['a'], remove ['b']"
+    assert made == [
+        ("untag_resource", {"resourceArn": "arn:aws:eks:x", "tagKeys": ["b"]}),
+        ("tag_resource", {"resourceArn": "arn:aws:eks:x", "tags": {"a": "2"}}),
+    ]
+    assert converge_arn_tags(FakeModule(tags={"a": "2"}, purge_tags=True), Client(), "x", None)
