@@ -65,6 +65,29 @@ def resolve_version(versions, kubernetes_version, wanted):
     return max((v for v, _default in candidates), key=version_key)
 
 
+def addon_specs(addons, irsa_roles, account_id, partition="aws"):
+    """The eks layer's add-ons (``aws_eks_addons``) as its spec lists them: name, version
+    (``default`` unless given), the ARN of the IRSA role an add-on names (``irsa_role``, a
+    key of the layer's IRSA roles; '' when none or not one of them) and its configuration
+    values as JSON text ('' for none)."""
+    names = {role["key"]: role["name"] for role in irsa_roles or []}
+    out = []
+    for addon in addons or []:
+        role = names.get(addon.get("irsa_role") or "")
+        conf = addon.get("configuration_values") or {}
+        out.append(
+            {
+                "name": addon["name"],
+                "version": str(addon.get("version") or "default"),
+                "service_account_role_arn": (
+                    f"arn:{partition}:iam::{account_id}:role/{role}" if role else ""
+                ),
+                "configuration_values": json.dumps(conf, sort_keys=True) if conf else "",
+            }
+        )
+    return out
+
+
 def canonical_configuration(value):
     """Configuration values (JSON or YAML text, or data) in one comparable form; '' for none."""
     if value in (None, "", {}):

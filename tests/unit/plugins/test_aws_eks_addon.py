@@ -339,3 +339,50 @@ def test_options_are_documented():
         "wait_timeout",
         "state",
     }
+
+
+def test_addon_specs_name_the_layers_own_irsa_roles():
+    from ansible_collections.tradeops.platform.plugins.module_utils.aws_eks_addons import (
+        addon_specs,
+    )
+
+    roles = [{"key": "ebs-csi-driver", "name": "tradeops-lab-ebs-csi-driver"}]
+    addons = [
+        {"name": "vpc-cni"},
+        {"name": "coredns", "version": "v1.11.4-eksbuild.2"},
+        {"name": "aws-ebs-csi-driver", "irsa_role": "ebs-csi-driver"},
+        {
+            "name": "kube-proxy",
+            "irsa_role": "not-a-layer-role",
+            "configuration_values": {"b": 1, "a": 2},
+        },
+    ]
+    assert addon_specs(addons, roles, "123456789012") == [
+        {
+            "name": "vpc-cni",
+            "version": "default",
+            "service_account_role_arn": "",
+            "configuration_values": "",
+        },
+        {
+            "name": "coredns",
+            "version": "v1.11.4-eksbuild.2",
+            "service_account_role_arn": "",
+            "configuration_values": "",
+        },
+        {
+            "name": "aws-ebs-csi-driver",
+            "version": "default",
+            "service_account_role_arn": (
+                "arn:aws:iam::123456789012:role/tradeops-lab-ebs-csi-driver"
+            ),
+            "configuration_values": "",
+        },
+        {
+            "name": "kube-proxy",
+            "version": "default",
+            "service_account_role_arn": "",
+            "configuration_values": '{"a": 2, "b": 1}',
+        },
+    ]
+    assert addon_specs(None, roles, "123456789012") == []
