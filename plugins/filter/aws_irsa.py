@@ -8,8 +8,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_irsa import (
     IrsaError,
     irsa_roles,
-    provider_arn,
     trust_policy,
+    trusted_providers,
 )
 
 
@@ -21,16 +21,15 @@ def aws_irsa_roles(definitions, prefix):
         raise AnsibleFilterError(f"aws_irsa_roles: {exc}") from exc
 
 
-def aws_irsa_trust(role, issuer, account_id, partition="aws"):
-    """One IRSA role (an element of aws_irsa_roles) -> its trust policy for this issuer."""
-    if not issuer:
-        raise AnsibleFilterError("aws_irsa_trust: the cluster's OIDC issuer is empty")
-    return trust_policy(
-        provider_arn(account_id, issuer, partition),
-        issuer,
-        role["namespace"],
-        role["service_account"],
-    )
+def aws_irsa_trust(role, issuers, account_id, partition="aws"):
+    """One IRSA role (an element of aws_irsa_roles) -> its trust policy for the clusters'
+    issuers (a list, the primary's first; a single issuer is a list of one)."""
+    if isinstance(issuers, str):
+        issuers = [issuers]
+    trusted = trusted_providers(account_id, issuers or [], partition)
+    if not trusted:
+        raise AnsibleFilterError("aws_irsa_trust: no OIDC issuer (the cluster's is empty)")
+    return trust_policy(trusted, role["namespace"], role["service_account"])
 
 
 class FilterModule:

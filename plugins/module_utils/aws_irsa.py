@@ -8,8 +8,10 @@ accounts with the role's ARN (``eks.amazonaws.com/role-arn``). Both take the rol
 from ``role_name`` here, so the annotation names the role the eks layer creates (a unit
 test holds this for every shipped inventory).
 
-A role trusts exactly one service account of one cluster: ``sts:AssumeRoleWithWebIdentity``
-by the cluster's OIDC provider, with ``<issuer>:sub`` = ``system:serviceaccount:<ns>:<sa>``
+A role trusts exactly one service account, in each cluster of the platform (the primary's
+and the DR region's: IAM names are global, so the same annotation works in the cluster that
+takes over at failover): one statement per cluster, ``sts:AssumeRoleWithWebIdentity`` by
+that cluster's OIDC provider, with ``<issuer>:sub`` = ``system:serviceaccount:<ns>:<sa>``
 and ``<issuer>:aud`` = ``sts.amazonaws.com``.
 """
 
@@ -46,6 +48,17 @@ def provider_arn(account_id, issuer, partition="aws"):
     return f"arn:{partition}:iam::{account_id}:oidc-provider/{issuer_host(issuer)}"
 
 
+def trusted_providers(account_id, issuers, partition="aws"):
+    """``[(provider_arn, issuer), ...]`` of the clusters' issuers, in order, each once
+    (empty ones, a cluster not built yet, left out)."""
+    out, seen = [], set()
+    for issuer in issuers:
+        if issuer and issuer_host(issuer) not in seen:
+            seen.add(issuer_host(issuer))
+            out.append((provider_arn(account_id, issuer, partition), issuer))
+    return out
+
+
 def role_name(prefix, name):
     """The IAM role of ``name``: ``<prefix><name>`` (e.g. tradeops-lab-order-api)."""
     full = f"{prefix}{name}"
@@ -73,12 +86,15 @@ def subject(namespace, service_account):
     return f"system:serviceaccount:{namespace}:{service_account}"
 
 
-def trust_policy(provider, issuer, namespace, service_account):
-    """The trust policy of a service account's role (``provider``: the OIDC provider's ARN)."""
-    host = issuer_host(issuer)
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+def trust_policy(providers, namespace, service_account):
+    """The trust policy of a service account's role: one statement per cluster.
+
+    ``providers``: ``[(provider_arn, issuer), ...]``, the primary cluster's first (the DR
+    cluster's after it, once it exists)."""
+    statements = []
+    for provider, issuer in providers:
+        host = issuer_host(issuer)
+        statements.append(
             {
                 "Effect": "Allow",
                 "Principal": {"Federated": provider},
@@ -90,8 +106,8 @@ def trust_policy(provider, issuer, namespace, service_account):
                     }
                 },
             }
-        ],
-    }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def irsa_roles(prefix, definitions):

@@ -45,10 +45,13 @@ LAYERS = (
     layer("audit", needs=["security", "s3"]),
     layer("fleet", needs=["network", "security"]),
     layer("fleet-dr", role="fleet", dr=True, needs=["network-dr", "security"]),
-    layer("eks", needs=["network", "security"]),
     # eks-dr reads the DR state: a converge never shrinks the DR cluster once the DR
     # region is active.
     layer("eks-dr", role="eks", dr=True, needs=["network-dr", "security", "dr-state"]),
+    # eks builds its cluster beside eks-dr's, then waits for eks-dr before the IRSA roles,
+    # which trust both clusters' OIDC providers (roles/aws_eks/tasks/converge.yml); so
+    # eks-dr comes first here (sequential.yml's order) and must never need eks.
+    layer("eks", needs=["network", "security"]),
     # RDS builds its cross-region replica in the DR network.
     layer("rds", needs=["network", "network-dr", "security"]),
     layer("elasticache", needs=["network", "security"]),

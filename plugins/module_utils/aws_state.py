@@ -39,6 +39,7 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_irsa import 
     issuer_host,
     provider_arn,
     trust_policy,
+    trusted_providers,
 )
 from ansible_collections.tradeops.platform.plugins.module_utils.dr import (
     authoritative,
@@ -1223,11 +1224,18 @@ def _eks_oidc_state(iam, spec, cluster, issuer, differences, outputs):
         if have_ids != want_ids:
             differences.append(f"{label}: audiences {have_ids}, want {want_ids}")
         diff_tags(label, tag_dict(got.get("Tags")), spec["tags"], differences)
+    # The roles trust this cluster's provider and the DR cluster's (spec: its issuer, from
+    # the eks-dr layer's outputs), so they serve the same service accounts after failover.
+    trusted = trusted_providers(
+        arn_parts[4], [issuer, *(spec.get("irsa_peer_issuers") or [])], arn_parts[1]
+    )
+    if spec.get("irsa_roles"):
+        outputs["irsa_trusted_providers"] = [arn for arn, _issuer in trusted]
     for role in spec.get("irsa_roles", []):
-        _irsa_role_state(iam, spec, role, want_arn, issuer, differences, outputs)
+        _irsa_role_state(iam, spec, role, trusted, differences, outputs)
 
 
-def _irsa_role_state(iam, spec, role, provider, issuer, differences, outputs):
+def _irsa_role_state(iam, spec, role, trusted, differences, outputs):
     label = f"IRSA role {role['name']} ({role['namespace']}/{role['service_account']})"
     try:
         got = iam.get_role(RoleName=role["name"])["Role"]
@@ -1240,9 +1248,12 @@ def _irsa_role_state(iam, spec, role, provider, issuer, differences, outputs):
         "namespace": role["namespace"],
         "service_account": role["service_account"],
     }
-    trust = trust_policy(provider, issuer, role["namespace"], role["service_account"])
+    trust = trust_policy(trusted, role["namespace"], role["service_account"])
     if canonical_policy(got.get("AssumeRolePolicyDocument")) != canonical_policy(trust):
-        differences.append(f"{label}: trust policy differs (not the cluster's OIDC provider)")
+        differences.append(
+            f"{label}: trust policy differs (not its service account through the OIDC "
+            f"providers of the {len(trusted)} cluster(s))"
+        )
     if got.get("Description", "") != role["description"]:
         differences.append(f"{label}: description differs")
     diff_tags(label, tag_dict(got.get("Tags")), spec["tags"], differences)

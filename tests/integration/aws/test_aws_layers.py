@@ -1830,8 +1830,9 @@ def test_dns_failover_pairs_alias_the_two_regions_load_balancers(created, moto, 
 
 # ------------------------------------------------------------- EKS: OIDC provider and IRSA
 # roles/aws_eks on the platform `created` built: each cluster's IAM OIDC provider, the IRSA
-# roles trusted through the primary's (only the primary copy creates roles: IAM names are
-# global), a trust drifted through the API and repaired, the teardown removing them.
+# roles trusted through both (only the primary copy creates roles: IAM names are global, and
+# the same annotations serve the DR cluster after failover), a trust drifted through the API
+# and repaired, the teardown removing them.
 def _issuer_host(moto, region):
     cluster = moto.client("eks", region).describe_cluster(name="tradeops-lab")["cluster"]
     return cluster["identity"]["oidc"]["issuer"].removeprefix("https://")
@@ -1850,15 +1851,17 @@ IRSA_ROLES = {
 }
 
 
-def test_eks_clusters_have_oidc_providers_and_the_irsa_roles_trust_the_primarys(
+def test_eks_clusters_have_oidc_providers_and_the_irsa_roles_trust_both(
     created, moto, outputs_dir
 ):
     iam = moto.client("iam")
     listed = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
     providers = {p["Arn"] for p in listed}
     hosts = {region: _issuer_host(moto, region) for region in ("us-east-1", DR)}
+    assert hosts["us-east-1"] != hosts[DR]
+    arns = {}
     for region, host in hosts.items():
-        (arn,) = [a for a in providers if a.endswith(":oidc-provider/" + host)]
+        (arn,) = arns[region] = [a for a in providers if a.endswith(":oidc-provider/" + host)]
         got = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
         assert got["ClientIDList"] == ["sts.amazonaws.com"], region
         assert _tagged(got["Tags"]), region
@@ -1866,17 +1869,21 @@ def test_eks_clusters_have_oidc_providers_and_the_irsa_roles_trust_the_primarys(
     assert eks["oidc_provider_arn"].endswith(hosts["us-east-1"])
     assert {r["name"] for r in eks["irsa_roles"].values()} == set(IRSA_ROLES)
     assert _outputs(outputs_dir, "eks-dr")["irsa_roles"] == {}
+    # The primary's provider first, then the DR cluster's (eks waited for eks-dr).
+    assert eks["irsa_trusted_providers"] == [arns["us-east-1"][0], arns[DR][0]]
     roles = _irsa_roles(moto)
     assert set(roles) == set(IRSA_ROLES)
-    host = hosts["us-east-1"]
     for name, subject in IRSA_ROLES.items():
-        (statement,) = roles[name]["AssumeRolePolicyDocument"]["Statement"]
-        assert statement["Principal"] == {"Federated": eks["oidc_provider_arn"]}
-        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
-        assert statement["Condition"]["StringEquals"] == {
-            f"{host}:sub": f"system:serviceaccount:{subject}",
-            f"{host}:aud": "sts.amazonaws.com",
-        }
+        statements = roles[name]["AssumeRolePolicyDocument"]["Statement"]
+        assert len(statements) == 2, statements
+        for statement, region in zip(statements, ("us-east-1", DR), strict=True):
+            host = hosts[region]
+            assert statement["Principal"] == {"Federated": arns[region][0]}
+            assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+            assert statement["Condition"]["StringEquals"] == {
+                f"{host}:sub": f"system:serviceaccount:{subject}",
+                f"{host}:aud": "sts.amazonaws.com",
+            }
         assert _tagged(iam.list_role_tags(RoleName=name)["Tags"]), name
     attached = iam.list_attached_role_policies(RoleName="tradeops-lab-ebs-csi-driver")
     assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [
@@ -1922,7 +1929,7 @@ def test_every_irsa_annotation_k8s_workloads_renders_names_a_role_trusting_the_c
     for subject, arn in annotated.items():
         role = iam.get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]
         assert role["Arn"] == arn
-        (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+        statement = role["AssumeRolePolicyDocument"]["Statement"][0]
         assert statement["Principal"] == {"Federated": provider}
         assert statement["Condition"]["StringEquals"][f"{host}:sub"] == (
             f"system:serviceaccount:{subject}"

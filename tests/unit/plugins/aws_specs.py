@@ -105,6 +105,10 @@ def earlier_outputs(region: str, dr_region: str) -> dict:
         },
     }
     out["elasticache"] = {"replication_group_id": "rg", "members": ["rg-001", "rg-002"]}
+    # The DR cluster's issuer (the primary's IRSA roles trust its OIDC provider too).
+    out["eks-dr"] = {
+        "cluster": {"oidc_issuer": f"https://oidc.eks.{dr_region}.amazonaws.com/id/DR"}
+    }
     out["kinesis"] = {"streams": {"market-data": {"name": "market-data"}}}
     for layer, where in (("fleet", region), ("fleet-dr", dr_region)):
         out[layer] = {"region": where, "instances": {f"engine-{where}": {"id": f"i-{where}"}}}
@@ -123,7 +127,8 @@ def _outputs_file(raw: str, dr: bool) -> str | None:
     for name in ("edge-dr", "edge"):
         if f"'{name}'" in raw:
             return name
-    layers = ("dr-state", "security", "network-dr", "rds", "elasticache", "kinesis", "fleet-dr")
+    layers = ("dr-state", "security", "network-dr", "eks-dr", "rds", "elasticache", "kinesis")
+    layers += ("fleet-dr",)
     for name in (*layers, "fleet", "alarms"):
         if f"'{name}'" in raw:
             return name

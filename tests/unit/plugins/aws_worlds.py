@@ -25,6 +25,7 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_irsa import 
     issuer_host,
     provider_arn,
     trust_policy,
+    trusted_providers,
 )
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_state import LAYERS
 from botocore.exceptions import ClientError
@@ -1118,7 +1119,8 @@ def eks_world(spec):
     }
     iam["roles"] = {}
     for role in spec["irsa_roles"]:
-        trust = trust_policy(provider, issuer, role["namespace"], role["service_account"])
+        trusted = trusted_providers(ACCOUNT, [issuer, *spec.get("irsa_peer_issuers", [])])
+        trust = trust_policy(trusted, role["namespace"], role["service_account"])
         iam["roles"][role["name"]] = {
             "role": {
                 "RoleName": role["name"],

@@ -47,13 +47,18 @@ def test_role_names_and_arns_come_from_one_function():
         aws_irsa.role_arn_from_prefix("tradeops-lab-", "order-api")
 
 
-def test_the_trust_is_one_service_account_of_one_cluster():
+DR_ISSUER = "https://oidc.eks.us-west-2.amazonaws.com/id/FEDCBA9876543210"
+
+
+def test_the_trust_is_one_service_account_in_each_cluster():
     provider = aws_irsa.provider_arn(ACCOUNT, ISSUER + "/")
     assert provider == (
         f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF"
     )
-    trust = aws_irsa.trust_policy(provider, ISSUER, "trading", "order-api")
-    (statement,) = trust["Statement"]
+    # The DR cluster not built yet (empty issuer), an issuer given twice: one statement.
+    trusted = aws_irsa.trusted_providers(ACCOUNT, [ISSUER, "", ISSUER + "/"])
+    assert trusted == [(provider, ISSUER)]
+    (statement,) = aws_irsa.trust_policy(trusted, "trading", "order-api")["Statement"]
     assert statement["Principal"] == {"Federated": provider}
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     host = "oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF"
@@ -62,6 +67,16 @@ def test_the_trust_is_one_service_account_of_one_cluster():
             f"{host}:sub": "system:serviceaccount:trading:order-api",
             f"{host}:aud": "sts.amazonaws.com",
         }
+    }
+    # With the DR cluster: a statement of its own, its issuer's keys, the same subject.
+    trusted = aws_irsa.trusted_providers(ACCOUNT, [ISSUER, DR_ISSUER])
+    primary, dr = aws_irsa.trust_policy(trusted, "trading", "order-api")["Statement"]
+    assert primary == statement
+    dr_host = "oidc.eks.us-west-2.amazonaws.com/id/FEDCBA9876543210"
+    assert dr["Principal"] == {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{dr_host}"}
+    assert dr["Condition"]["StringEquals"] == {
+        f"{dr_host}:sub": "system:serviceaccount:trading:order-api",
+        f"{dr_host}:aud": "sts.amazonaws.com",
     }
 
 
@@ -238,8 +253,9 @@ def test_oidc_provider_options_are_documented():
 # --------------------------------------------------------------------------- describe
 def test_eks_state_compares_the_provider_and_roles_on_moto(iam):
     """The state call against moto's EKS and IAM: missing, then converged (as the converge
-    makes them, with the same module_utils), then one role's trust drifted."""
-    spec = render("eks", "lab")
+    makes them, with the same module_utils: trusted by this cluster and the DR cluster),
+    then one role's trust drifted, then one that trusts only the primary cluster."""
+    spec = dict(render("eks", "lab"), irsa_peer_issuers=[DR_ISSUER])
     eks = boto3.client("eks", region_name="us-east-1")
     want = spec["cluster"]
     eks.create_cluster(
@@ -263,8 +279,9 @@ def test_eks_state_compares_the_provider_and_roles_on_moto(iam):
     provider = iam.create_open_id_connect_provider(
         Url=issuer, ClientIDList=["sts.amazonaws.com"], Tags=tags
     )["OpenIDConnectProviderArn"]
+    both = aws_irsa.trusted_providers(ACCOUNT, [issuer, DR_ISSUER])
     for role in spec["irsa_roles"]:
-        trust = aws_irsa.trust_policy(provider, issuer, role["namespace"], role["service_account"])
+        trust = aws_irsa.trust_policy(both, role["namespace"], role["service_account"])
         iam.create_role(
             RoleName=role["name"],
             AssumeRolePolicyDocument=json.dumps(trust),
@@ -284,12 +301,19 @@ def test_eks_state_compares_the_provider_and_roles_on_moto(iam):
     assert iam_differences == []
     assert outputs["oidc_provider_arn"] == provider
     assert set(outputs["irsa_roles"]) == {r["key"] for r in spec["irsa_roles"]}
+    assert outputs["irsa_trusted_providers"] == [arn for arn, _issuer in both]
 
     role = spec["irsa_roles"][0]
-    other = aws_irsa.trust_policy(provider, issuer, "default", role["service_account"])
+    drifted = f"IRSA role {role['name']} ({role['namespace']}/{role['service_account']}): "
+    drifted += "trust policy differs (not its service account through the OIDC providers of "
+    drifted += "the 2 cluster(s))"
+    other = aws_irsa.trust_policy(both, "default", role["service_account"])
     iam.update_assume_role_policy(RoleName=role["name"], PolicyDocument=json.dumps(other))
     differences, _outputs = eks_state(clients, spec)
-    assert [d for d in differences if "IRSA" in d] == [
-        f"IRSA role {role['name']} ({role['namespace']}/{role['service_account']}): "
-        "trust policy differs (not the cluster's OIDC provider)"
-    ]
+    assert [d for d in differences if "IRSA" in d] == [drifted]
+    # Trusted by the primary cluster only: the DR cluster's pods would get no credentials
+    # after a failover.
+    primary_only = aws_irsa.trust_policy(both[:1], role["namespace"], role["service_account"])
+    iam.update_assume_role_policy(RoleName=role["name"], PolicyDocument=json.dumps(primary_only))
+    differences, _outputs = eks_state(clients, spec)
+    assert [d for d in differences if "IRSA" in d] == [drifted]

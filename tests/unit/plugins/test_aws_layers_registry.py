@@ -41,6 +41,16 @@ def test_the_registry_is_sound():
     assert aws_layers.problems() == []
 
 
+def test_eks_dr_is_listed_before_eks_so_it_can_never_need_it():
+    """The eks layer waits for eks-dr before its IRSA roles (they trust both clusters'
+    OIDC providers): eks-dr needing eks would deadlock site.yml. Listed first, the
+    registry's own check refuses that need (and sequential.yml builds eks-dr first)."""
+    order = aws_layers.names()
+    assert order.index("eks-dr") < order.index("eks")
+    converge = (ROOT / "roles/aws_eks/tasks/converge.yml").read_text()
+    assert "wait_for: [eks-dr]" in converge
+
+
 def test_problems_names_a_need_listed_after_its_layer_and_an_unknown_one(monkeypatch):
     monkeypatch.setattr(
         aws_layers,
