@@ -143,7 +143,8 @@ def site(env, *args):
         report = {}
     if proc.returncode != 0:
         for task, host, result in failures(report):
-            print(f"FAILED {host}: {task}: {str(result.get('msg', result))[:2000]}", file=sys.stderr)
+            message = str(result.get("msg", result))[:2000]
+            print(f"FAILED {host}: {task}: {message}", file=sys.stderr)
         words = " ".join(args)
         raise SystemExit(f"site.yml {words} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     changed = sum(s.get("changed", 0) for s in report.get("stats", {}).values())
