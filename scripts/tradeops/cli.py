@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Manage the local lab: moto behind a region gate (the AWS endpoint, on "
         "127.0.0.1 and the lab network's gateway) and systemd host containers on a "
         "198.18.0.0/24 podman network, each host in a region (lab/topology.yml). "
-        "TRADEOPS_LAB_NAME, TRADEOPS_LAB_SUBNET and TRADEOPS_MOTO_PORT select another lab.",
+        "TRADEOPS_LAB_NAME, TRADEOPS_LAB_SUBNET and TRADEOPS_MOTO_PORT select another lab; "
+        "TRADEOPS_LAB_ENGINES=N gives it N engine hosts (extra bare-metal ones, listed in "
+        "the inventory file `lab status` names as fleet_inventory).",
     )
     lab_verbs = lab.add_subparsers(dest="verb", metavar="VERB", required=True)
     for verb, text in (

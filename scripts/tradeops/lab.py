@@ -53,6 +53,41 @@ class HostSpec:
     stands_in_for: str = ""
 
 
+# The fleet benchmark's extra engine hosts: on-premises bare metal like engine-bm-1, at
+# host numbers from here up in the lab's /24 (the topology's hosts stay below it).
+EXTRA_ENGINE_FIRST_ADDRESS = 100
+
+
+def fleet_hosts(hosts: list[HostSpec], engines: int | None, region: str) -> list[HostSpec]:
+    """The topology's hosts, with extra bare-metal engine hosts (engine-bm-2, -3, ...) in
+    ``region`` up to ``engines`` engine hosts in all (None: the topology's own)."""
+    have = [h for h in hosts if h.name.startswith("engine-")]
+    if engines is None or engines == len(have):
+        return list(hosts)
+    if engines < len(have):
+        raise LabError(
+            f"TRADEOPS_LAB_ENGINES={engines}: the lab has {len(have)} engine hosts of its own "
+            "(lab/topology.yml); it can add engine hosts, not remove them"
+        )
+    extra = engines - len(have)
+    if EXTRA_ENGINE_FIRST_ADDRESS + extra > 254:
+        raise LabError(
+            f"TRADEOPS_LAB_ENGINES={engines}: at most {254 - EXTRA_ENGINE_FIRST_ADDRESS} extra "
+            "engine hosts fit in the lab's /24"
+        )
+    taken = {h.name for h in hosts}
+    out, number = list(hosts), 1
+    while extra:
+        number += 1
+        name = f"engine-bm-{number}"
+        if name in taken:
+            continue
+        address = EXTRA_ENGINE_FIRST_ADDRESS + len(out) - len(hosts)
+        out.append(HostSpec(name, address, region, "extra on-premises engine (fleet benchmark)"))
+        extra -= 1
+    return out
+
+
 def lab_subnet(value: str) -> ipaddress.IPv4Network:
     """A /24 (or larger) inside 198.18.0.0/15, or a LabError saying why not."""
     try:
@@ -142,6 +177,14 @@ class Lab:
         self.regions: list[str] = list(self.topology["moto"]["regions"])
         self.state = paths.state_dir(self.root) / self.name
         self.hosts = [HostSpec(**h) for h in self.topology["hosts"]]
+        # TRADEOPS_LAB_ENGINES: more engine hosts than the topology's (the fleet benchmark);
+        # the extra ones are listed in fleet_inventory, which a run adds with -i.
+        engines = os.environ.get("TRADEOPS_LAB_ENGINES")
+        self.extra_hosts = fleet_hosts(
+            self.hosts, int(engines) if engines else None, self.regions[0]
+        )
+        self.extra_hosts = self.extra_hosts[len(self.hosts) :]
+        self.hosts += self.extra_hosts
         for host in self.hosts:
             if host.region not in self.regions:
                 raise LabError(
@@ -249,6 +292,7 @@ class Lab:
             "region": region,
             "failed_regions": self.failed_regions(),
             "hosts": hosts,
+            "fleet_inventory": str(self.fleet_inventory) if self.extra_hosts else None,
         }
 
     def restore_region(self, region: str) -> dict[str, Any]:
@@ -597,8 +641,29 @@ class Lab:
         if pending:
             raise LabError(f"systemd did not come up in: {', '.join(sorted(pending))}")
 
+    @property
+    def fleet_inventory(self) -> Path:
+        """An inventory of the extra engine hosts (TRADEOPS_LAB_ENGINES), written by up():
+        `-i inventories/lab -i <this>`. Each names its container: the lab inventory's
+        constructed source runs before this file's hosts exist."""
+        return self.state / "fleet.yml"
+
+    def write_fleet_inventory(self) -> None:
+        hosts = {
+            h.name: {"tradeops_region": h.region, "ansible_host": self.container(h.name)}
+            for h in self.extra_hosts
+        }
+        groups = {"engines": {"children": {"engines_baremetal": {"hosts": hosts}}}}
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.fleet_inventory.write_text(
+            "# Written by `tradeops lab up` (TRADEOPS_LAB_ENGINES): the extra engine hosts.\n"
+            + yaml.safe_dump({"all": {"children": groups}}, sort_keys=False)
+        )
+
     # ---- the verbs -------------------------------------------------------------------
     def up(self, log=print) -> dict[str, str]:
+        if self.extra_hosts:
+            self.write_fleet_inventory()
         image = self.ensure_image(log)
         self.ensure_network()
         failed = set(self.failed_regions())

@@ -14,6 +14,13 @@ the whole machine busy) and changed tasks, with the no-op's time per play:
 Ratios: no-op / first converge, no-op / lower bound. Issue #24's targets: the no-op under
 45 s, the targeted run under 8 s. Run: .venv/bin/python tests/benchmarks/site_bench.py
 [--keep] (--keep leaves the lab up for a look; `TRADEOPS_LAB_NAME=benchsite ./dev down`).
+
+Fleet growth: `--engines 5,10,20,40` instead runs, for each number of engine hosts, a lab
+of that many (TRADEOPS_LAB_ENGINES: extra bare-metal engines) with its first converge and
+its no-op, and prints how the no-op grows (issue #24: at most 1.6x from 10 to 40). Each lab
+host is a systemd container holding a few inotify instances: when the machine's
+fs.inotify.max_user_instances is too small for the largest lab, the benchmark raises it for
+the run and puts the old value back at the end (it says so).
 """
 
 from __future__ import annotations
@@ -91,9 +98,9 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(func):
+def timed(func, *args):
     start, cpu, busy = time.monotonic(), children_cpu(), machine_busy_seconds()
-    result = func()
+    result = func(*args)
     return result, {
         "wall": time.monotonic() - start,
         "cpu": children_cpu() - cpu,
@@ -169,10 +176,59 @@ def lower_bound(lab: Lab) -> list[dict]:
         return list(pool.map(one, lab.hosts))
 
 
+INOTIFY = Path("/proc/sys/fs/inotify/max_user_instances")
+INOTIFY_PER_HOST = 8  # measured: ~5 per systemd container; room for the controller's
+
+
+def fleet(counts: list[int]) -> None:
+    rows = []
+    base = len(Lab(ROOT, name=LAB).hosts)
+    engines_now = len([h for h in Lab(ROOT, name=LAB).hosts if h.name.startswith("engine-")])
+    need = (base + max(counts) - engines_now) * INOTIFY_PER_HOST + 64
+    old = int(INOTIFY.read_text())
+    if need > old:
+        print(f"raising fs.inotify.max_user_instances {old} -> {need} for this run")
+        INOTIFY.write_text(f"{need}\n")
+    try:
+        for count in counts:
+            env = lab_environment(LAB, SUBNET, TRADEOPS_LAB_ENGINES=str(count))
+            os.environ.update(TRADEOPS_LAB_ENGINES=str(count))
+            lab = Lab(ROOT, name=LAB)
+            tradeops = str(VENV_BIN / "tradeops")
+            command = [tradeops, "lab", "up"]
+            try:
+                subprocess.run(command, env=env, check=True, capture_output=True)
+                extra = ["-i", str(lab.fleet_inventory)] if lab.extra_hosts else []
+                (_r, first_changed), first = timed(site, env, *extra)
+                (_r, noop_changed), noop = timed(site, env, *extra)
+            finally:
+                subprocess.run([tradeops, "lab", "down"], env=env, check=False, capture_output=True)
+            rows.append((count, first, first_changed, noop, noop_changed))
+            print(f"{count} engine hosts: first {first['wall']:.1f} s, no-op {noop['wall']:.1f} s")
+    finally:
+        if need > old:
+            INOTIFY.write_text(f"{old}\n")
+            print(f"fs.inotify.max_user_instances back to {old}")
+    print(f"{'engines':>8}{'first s':>10}{'cpu s':>9}{'no-op s':>10}{'cpu s':>9}{'changed':>9}")
+    for count, first, _fc, noop, noop_changed in rows:
+        print(
+            f"{count:>8}{first['wall']:>10.1f}{first['cpu']:>9.1f}"
+            f"{noop['wall']:>10.1f}{noop['cpu']:>9.1f}{noop_changed:>9}"
+        )
+    walls = {count: noop["wall"] for count, _f, _fc, noop, _nc in rows}
+    if 10 in walls and 40 in walls:
+        print(f"no-op 40 / 10 engine hosts: {walls[40] / walls[10]:.2f}x (target at most 1.6x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="leave the lab up")
-    keep = parser.parse_args().keep
+    parser.add_argument("--engines", help="fleet growth: numbers of engine hosts, e.g. 5,10,20,40")
+    args = parser.parse_args()
+    if args.engines:
+        fleet([int(n) for n in args.engines.split(",")])
+        return
+    keep = args.keep
     env = lab_environment(LAB, SUBNET)
     os.environ.update({k: env[k] for k in ("TRADEOPS_LAB_NAME", "TRADEOPS_LAB_SUBNET")})
     os.environ["TRADEOPS_MOTO_PORT"] = env["TRADEOPS_MOTO_PORT"]

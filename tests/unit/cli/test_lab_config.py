@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tradeops import cli
-from tradeops.lab import Lab, LabError, free_port, lab_subnet
+from tradeops.lab import Lab, LabError, fleet_hosts, free_port, lab_subnet
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -428,3 +428,36 @@ def test_cli_region_verbs(capsys, monkeypatch):
         "lab t: region us-west-2 failed; hosts: engine-west-1 paused, db-west-1 absent; "
         "failed regions now: us-west-2"
     )
+
+
+# ---------------------------------------------------------------- a larger fleet
+def test_the_lab_adds_bare_metal_engines_up_to_the_number_asked(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRADEOPS_LAB_ENGINES", "8")
+    lab = Lab(ROOT, name="fleettest")
+    monkeypatch.setattr(lab, "state", tmp_path)
+    engines = [h for h in lab.hosts if h.name.startswith("engine-")]
+    assert len(engines) == 8
+    assert [h.name for h in lab.extra_hosts] == ["engine-bm-2", "engine-bm-3", "engine-bm-4"]
+    assert [h.address for h in lab.extra_hosts] == [100, 101, 102]
+    assert {h.region for h in lab.extra_hosts} == {lab.regions[0]}
+    addresses = [h.address for h in lab.hosts]
+    assert len(addresses) == len(set(addresses))
+    lab.write_fleet_inventory()
+    inventory = yaml.safe_load(lab.fleet_inventory.read_text())
+    hosts = inventory["all"]["children"]["engines"]["children"]["engines_baremetal"]["hosts"]
+    assert hosts["engine-bm-3"] == {
+        "tradeops_region": lab.regions[0],
+        "ansible_host": "fleettest-engine-bm-3",
+    }
+
+
+def test_the_lab_keeps_its_own_hosts_and_refuses_fewer_or_too_many_engines(monkeypatch):
+    monkeypatch.delenv("TRADEOPS_LAB_ENGINES", raising=False)
+    lab = Lab(ROOT, name="fleettest")
+    own = len([h for h in lab.hosts if h.name.startswith("engine-")])
+    assert lab.extra_hosts == []
+    assert fleet_hosts(lab.hosts, own, "us-east-1") == lab.hosts
+    with pytest.raises(LabError, match="can add engine hosts, not remove them"):
+        fleet_hosts(lab.hosts, own - 1, "us-east-1")
+    with pytest.raises(LabError, match="fit in the lab's /24"):
+        fleet_hosts(lab.hosts, own + 200, "us-east-1")
