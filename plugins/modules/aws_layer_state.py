@@ -85,42 +85,12 @@ outputs:
   sample: {"vpc_id": "vpc-0123456789abcdef0"}
 """
 
-import json  # noqa: E402
-import os  # noqa: E402
-import tempfile  # noqa: E402
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
 from ansible_collections.tradeops.platform.plugins.module_utils import aws_layers  # noqa: E402
-from ansible_collections.tradeops.platform.plugins.module_utils.aws_alarms import alarms_state  # noqa: E402
-from ansible_collections.tradeops.platform.plugins.module_utils.aws_audit import audit_state  # noqa: E402
-from ansible_collections.tradeops.platform.plugins.module_utils.aws_backup import backup_state  # noqa: E402
-from ansible_collections.tradeops.platform.plugins.module_utils.aws_edge import edge_state  # noqa: E402
-from ansible_collections.tradeops.platform.plugins.module_utils.aws_state import LAYERS  # noqa: E402
-
-# Every layer's state function; AWS Backup's lives in its own module_utils.
-STATES = {
-    **LAYERS,
-    "audit": audit_state,
-    "backup": backup_state,
-    "edge": edge_state,
-    "alarms": alarms_state,
-}
-
-
-def write_outputs(path, outputs):
-    """Write the outputs artifact atomically, only when its content changes."""
-    text = json.dumps(outputs, indent=2, sort_keys=True) + "\n"
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
-                return
-    except OSError:
-        pass
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".outputs-")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_layer_describe import (  # noqa: E402
+    write_outputs,
+)
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_layer_states import STATES  # noqa: E402
 
 
 def main():
