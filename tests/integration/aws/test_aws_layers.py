@@ -1851,9 +1851,7 @@ IRSA_ROLES = {
 }
 
 
-def test_eks_clusters_have_oidc_providers_and_the_irsa_roles_trust_both(
-    created, moto, outputs_dir
-):
+def test_eks_clusters_have_oidc_providers_and_the_irsa_roles_trust_both(created, moto, outputs_dir):
     iam = moto.client("iam")
     listed = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
     providers = {p["Arn"] for p in listed}
