@@ -33,12 +33,14 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from tests.benchmarks.aws_bench import machine_busy_seconds  # noqa: E402
 from tests.integration.support import VENV_BIN, lab_environment, run_playbook  # noqa: E402
 
 from tradeops.lab import Lab  # noqa: E402
@@ -85,14 +87,6 @@ print(json.dumps({"files": files, "sysctls": keys, "unit_lines": len(units.stdou
 """
 
 
-def machine_busy_seconds() -> float:
-    """CPU time the whole machine has spent busy (all CPUs, /proc/stat), in seconds."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        fields = [int(v) for v in stat.readline().split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -127,8 +121,6 @@ def per_play(report: dict) -> list[tuple[str, float, int]]:
 
 
 def _seconds(stamp: str) -> float:
-    from datetime import datetime
-
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
