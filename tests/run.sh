@@ -5,8 +5,9 @@
 #
 # CI's budget is 60 minutes on 2 cores. The integration tests spend much of their time
 # waiting (systemd in containers, moto, replication, watchdog timers), so pytest runs in
-# three streams side by side, each with labs of its own (name, /24, moto port, fact
-# cache): the site lab's chain (converge, production defaults, the DR day) is the longest.
+# streams side by side, each with labs of its own (name, /24, moto port, fact
+# cache): the site lab's chain (converge, production defaults, the DR day) is the longest;
+# the roles' molecule scenarios are a stream of their own.
 # The gates run beside them. Every line is prefixed with its stream's name; each stream
 # ends with its slowest tests and its time.
 set -uo pipefail
@@ -58,9 +59,11 @@ gates() {
 declare -A streams=(
   [site]="tests/integration/lab tests/integration/dayto tests/integration/production_defaults"
   [hosts]="tests/integration/faults tests/integration/engine tests/integration/backup tests/integration/k8s"
-  [units]="tests/unit tests/integration/aws tests/integration/aws_backup tests/integration/monitoring tests/integration/test_molecule.py tests/integration/test_setup.py"
+  [units]="tests/unit tests/integration/aws tests/integration/aws_backup tests/integration/monitoring tests/integration/test_setup.py"
+  # every role's molecule scenario, one after another (molecule/<role>/)
+  [roles]="tests/integration/test_molecule.py"
 )
-order=(site hosts units)
+order=(site hosts units roles)
 
 stream() {
   local name=$1; shift
