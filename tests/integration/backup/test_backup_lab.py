@@ -7,9 +7,10 @@ TLS only), named lab-s3 in the host's /etc/hosts, with a CA the test makes.
 
 The tests depend on each other's order (pytest keeps file order) and follow
 docs/runbooks/restore.md step by step:
-converge -> idempotent -> --check -> restic round trip -> PostgreSQL PITR ->
+converge -> --check (no secret in the diff) -> restic round trip -> PostgreSQL PITR ->
 failures (unreachable repository, wrong password: loud, and in the metrics) ->
-restic retention.
+restic retention. Each role's idempotence is its molecule scenario's
+(molecule/backup_restic, molecule/backup_pgbackrest).
 """
 
 from __future__ import annotations
@@ -214,7 +215,7 @@ def lab(lab_env, tmp_path_factory):
         assert down.returncode == 0, down.stderr
 
 
-# ---- converge, idempotence, --check --------------------------------------------------
+# ---- converge, --check ------------------------------------------------------------------
 def test_converge_backs_up_and_records_success(lab):
     env = lab["env"]
     proc = converge(env, lab["inventory"], label="converge")
@@ -251,12 +252,6 @@ def test_converge_backs_up_and_records_success(lab):
         "pgbackrest-verify",
     ):
         assert f"tradeops-{unit}.timer" in timers, timers
-
-
-def test_second_run_changes_nothing(lab):
-    proc = converge(lab["env"], lab["inventory"], label="idempotent")
-    assert proc.returncode == 0, proc.stdout[-6000:]
-    assert recap(proc)["changed"] == 0, changed_tasks(proc)
 
 
 def test_check_diff_on_a_converged_host_changes_nothing(lab):
