@@ -38,7 +38,7 @@ def ask(address: str, *commands: bytes, password: Secret | None = None) -> bytes
     """Send RESP inline commands from the controller (AUTH first with a password), then
     QUIT; everything Redis replied."""
     data = b""
-    auth = [b"AUTH " + password] if password is not None else []
+    auth = [Secret(b"AUTH " + password)] if password is not None else []
     with socket.create_connection((address, PORT), timeout=5) as conn:
         conn.sendall(b"".join(c + b"\r\n" for c in (*auth, *commands, b"QUIT")))
         try:
