@@ -72,8 +72,9 @@ def stop(state: Path) -> bool:
     pid = int(pidfile.read_text())
     try:
         os.kill(pid, signal.SIGTERM)
-        for _ in range(50):
-            os.kill(pid, 0)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)  # ProcessLookupError once it has gone
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:

@@ -36,8 +36,8 @@ def _policy(aws, key):
 def test_the_buckets_exist_in_their_regions_and_no_other(aws):
     for region in ("us-east-1", "us-west-2"):
         s3 = aws("s3", region)
-        for key, (where, _) in BUCKETS.items():
-            if where == region:
+        for key, plan in BUCKETS.items():
+            if plan[0] == region:
                 location = s3.get_bucket_location(Bucket=f"{PREFIX}-{key}")["LocationConstraint"]
                 assert (location or "us-east-1") == region, key
     names = sorted(b["Name"] for b in aws("s3").list_buckets()["Buckets"])
