@@ -60,10 +60,12 @@ declare -A streams=(
   [site]="tests/integration/lab tests/integration/dayto tests/integration/production_defaults"
   [hosts]="tests/integration/faults tests/integration/engine tests/integration/backup tests/integration/k8s"
   [units]="tests/unit tests/integration/aws tests/integration/aws_backup tests/integration/monitoring tests/integration/test_setup.py"
-  # every role's molecule scenario, one after another (molecule/<role>/)
+  # every role's molecule scenario, one after another (molecule/<role>/); the AWS roles'
+  # (each with a moto of its own) beside the others'
   [roles]="tests/integration/test_molecule.py"
+  [aws-roles]="tests/integration/test_molecule_aws.py"
 )
-order=(site hosts units roles)
+order=(site hosts units roles aws-roles)
 
 stream() {
   local name=$1; shift
@@ -92,7 +94,7 @@ wait "${pids[@]}"
 
 for name in "${order[@]}"; do
   read -r rc seconds <"$logs/$name.rc" 2>/dev/null || { rc=1 seconds='?'; }
-  printf '    stream %-6s exit %s (%ss)\n' "$name" "$rc" "$seconds"
+  printf '    stream %-9s exit %s (%ss)\n' "$name" "$rc" "$seconds"
   ((rc)) && failed+=("pytest:$name")
 done
 if ((${#failed[@]})); then
