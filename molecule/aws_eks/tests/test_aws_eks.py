@@ -89,7 +89,8 @@ def test_dr_node_groups_are_warm_standbys_of_the_primarys(aws, outputs):
     groups = _groups(aws, DR)
     assert set(groups) == set(GROUPS)
     private = {s["id"] for s in outputs("network-dr")["subnets"]["private"]}
-    for name, (types, capacity, _low, high, _desired) in GROUPS.items():
+    for name, plan in GROUPS.items():
+        types, capacity, high = plan[0], plan[1], plan[3]
         group = groups[name]
         assert group["scalingConfig"] == {"minSize": 1, "maxSize": high, "desiredSize": 1}
         assert (group["instanceTypes"], group["capacityType"]) == (types, capacity), name
