@@ -9,6 +9,7 @@ import pytest
 
 DR = "us-west-2"
 REGIONS = [("us-east-1", "topics", "alarms"), (DR, "dr_topics", "dr_alarms")]
+TOPICS = [("us-east-1", "topics"), (DR, "dr_topics")]
 SEVERITIES = {"critical", "warning"}
 STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 
@@ -27,9 +28,9 @@ def _dimensions(alarm):
     return {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
 
 
-@pytest.mark.parametrize(("region", "topics_key", "_alarms_key"), REGIONS)
+@pytest.mark.parametrize(("region", "topics_key"), TOPICS)
 def test_a_topic_per_severity_encrypted_with_the_regions_key(
-    aws, outputs, out, tags, region, topics_key, _alarms_key
+    aws, outputs, out, tags, region, topics_key
 ):
     sns = aws("sns", region)
     key = outputs("security")["kms_keys"]["data"][region]["arn"]
@@ -96,9 +97,9 @@ def test_each_engine_has_its_status_check_alarm(aws, outputs, region, layer):
         assert alarm["Namespace"] == "AWS/EC2"
 
 
-@pytest.mark.parametrize(("region", "topics_key", "_alarms_key"), REGIONS)
+@pytest.mark.parametrize(("region", "topics_key"), TOPICS)
 def test_the_load_balancer_alarms_watch_the_real_alb_and_target_groups(
-    aws, out, region, topics_key, _alarms_key
+    aws, out, region, topics_key
 ):
     elbv2 = aws("elbv2", region)
     (lb,) = elbv2.describe_load_balancers(Names=["tradeops-lab"])["LoadBalancers"]
