@@ -13,7 +13,7 @@ with no hook of its own in destroy. `stop` is for an operator cleaning up by han
 
 from __future__ import annotations
 
-import datetime
+import importlib.util
 import os
 import signal
 import socket
@@ -34,40 +34,14 @@ def _alive(pidfile: Path) -> bool:
 
 
 def make_ca(state: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for the name lab-s3 (cryptography comes with moto)."""
+    """The front's certificate for lab-s3 (kept when it exists): s3tls.make_ca's."""
     cert_path, key_path = state / "lab-s3.pem", state / "lab-s3.key"
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lab-s3")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("lab-s3")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_path.touch(mode=0o600)
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return cert_path, key_path
+    spec = importlib.util.spec_from_file_location("s3tls", S3TLS)  # the backup test's module
+    s3tls = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(s3tls)
+    return s3tls.make_ca(state)
 
 
 def start(state: Path, gateway: str, port: int, moto_state: Path) -> str:

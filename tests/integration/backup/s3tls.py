@@ -8,13 +8,17 @@ machine only through their network's gateway (the host side of the podman bridge
 "unexpected eof while reading").
 
 Run as a process of its own:  python -m ... s3tls LISTEN_HOST LISTEN_PORT CERT KEY UPSTREAM_PORT
+make_ca() makes the certificate it serves (the backup lab test's and the backup roles'
+molecule scenarios').
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import ssl
 import sys
+from pathlib import Path
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -47,6 +51,42 @@ async def _serve(host: str, port: int, cert: str, key: str, upstream: int) -> No
     server = await asyncio.start_server(handle, host, port, ssl=context)
     async with server:
         await server.serve_forever()
+
+
+def make_ca(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for the name lab-s3, its own CA (cryptography comes with
+    moto): directory/lab-s3.pem and directory/lab-s3.key (0600)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lab-s3")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("lab-s3")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "lab-s3.pem", directory / "lab-s3.key"
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
 
 
 def main(argv: list[str]) -> None:

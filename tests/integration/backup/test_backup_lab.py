@@ -15,7 +15,6 @@ restic retention. Each role's idempotence is its molecule scenario's
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 import json
 import re
@@ -28,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from ..support import _free_port, lab_environment, run_playbook, tradeops
+from .s3tls import make_ca
 
 pytestmark = pytest.mark.lab
 
@@ -107,41 +107,6 @@ def metrics(env, job: str) -> dict[str, float]:
 def closed_port() -> int:
     """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
     return _free_port()
-
-
-def make_ca(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for the name lab-s3 (cryptography comes with moto)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lab-s3")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("lab-s3")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "lab-s3.pem", directory / "lab-s3.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    key_path.chmod(0o600)
-    return cert_path, key_path
 
 
 # ---- fixtures ------------------------------------------------------------------------
