@@ -7,7 +7,7 @@
 # waiting (systemd in containers, moto, replication, watchdog timers), so pytest runs in
 # streams side by side, each with labs of its own (name, /24, moto port, fact
 # cache): the site lab's chain (converge, production defaults, the DR day) is the longest;
-# the roles' molecule scenarios are a stream of their own.
+# the cheaper roles' molecule scenarios are a stream of their own.
 # The gates run beside them. Every line is prefixed with its stream's name; each stream
 # ends with its slowest tests and its time.
 set -uo pipefail
@@ -60,12 +60,10 @@ declare -A streams=(
   [site]="tests/integration/lab tests/integration/dayto tests/integration/production_defaults"
   [hosts]="tests/integration/faults tests/integration/engine tests/integration/backup tests/integration/k8s"
   [units]="tests/unit tests/integration/aws tests/integration/aws_backup tests/integration/monitoring tests/integration/test_setup.py"
-  # every role's molecule scenario, one after another (molecule/<role>/); the AWS roles'
-  # (each with a moto of its own) beside the others'
+  # the roles' molecule scenarios that fit in CI's budget (the others: ./dev test-full)
   [roles]="tests/integration/test_molecule.py"
-  [aws-roles]="tests/integration/test_molecule_aws.py"
 )
-order=(site hosts units roles aws-roles)
+order=(site hosts units roles)
 
 stream() {
   local name=$1; shift

@@ -5,9 +5,7 @@ lab inventory, whose cloud engines come from moto through amazon.aws.aws_ec2), t
 reads each engine host from inside its container: where `current` points, which version
 the engine serves and what the engine itself reports about its placement. The tests
 depend on each other's order (pytest keeps file order): v1 -> freeze refusal -> v2 under
-override -> v3 canary fails -> --check of v2 (no change) -> checksum mismatch. The role's
-own idempotence (the same version again, no restart) is its molecule scenario's
-(molecule/engine_deploy).
+override -> v3 canary fails -> redeploy v2 (idempotent) -> --check -> checksum mismatch.
 """
 
 from __future__ import annotations
@@ -255,6 +253,15 @@ def test_v3_fails_its_canary_which_is_rolled_back_and_the_rollout_stops(
         assert after["pid"] == before[host]["pid"], host
         assert after["health"]["body"]["version"] == "2.0.0", host
         assert report["hosts"].get(host, {}).get("changed", 0) == 0, host
+
+
+def test_deploying_the_same_version_again_changes_nothing(lab, lab_env, tmp_path):
+    pids = {h: engine_state(lab_env, h)["pid"] for h in ENGINES}
+    args = extra("engine_deploy_version=2.0.0")
+    proc, report = deploy(lab_env, tmp_path, *args, label="v2 again")
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    assert {h: c["changed"] for h, c in report["hosts"].items() if c["changed"]} == {}
+    assert {h: engine_state(lab_env, h)["pid"] for h in ENGINES} == pids
 
 
 def test_check_mode_reports_no_change(lab, lab_env, tmp_path):

@@ -1,7 +1,7 @@
 """Monitoring in a lab of its own: the real Prometheus on mon-1 scrapes every host's
 node_exporter and every engine, the rules pass promtool there, every Grafana panel's
-query returns data where the lab can have it, and a de-tuned host fires TuningDrift. Each
-monitoring role's idempotence and check mode are its molecule scenario's (molecule/).
+query returns data where the lab can have it, a de-tuned host fires TuningDrift, and a
+second run and --check change nothing.
 
 The textfile metrics are written by their owners, never by this test: engine_tuning's
 verify writes tradeops_tuning.prom on a lab engine host (the test de-tunes that host's own
@@ -407,3 +407,11 @@ def test_every_grafana_panel_query_parses_and_returns_series(engines_serving, la
     assert empty == [], "panels without data:\n" + "\n".join(empty)
     assert checked > 30
     print(f"{checked} panel queries checked; excluded: {sorted(set(excluded))}")
+
+
+def test_second_run_and_check_mode_change_nothing(converged, lab, tmp_path):
+    again = run("hosts/monitoring", lab, tmp_path)
+    assert {h: c["changed"] for h, c in again["hosts"].items() if c["changed"]} == {}
+    check = run("hosts/monitoring", lab, tmp_path, "--check")
+    assert check["check"] is True
+    assert {h: c["changed"] for h, c in check["hosts"].items() if c["changed"]} == {}
