@@ -3,7 +3,8 @@
 Host scenarios name their container in `testinfra_hosts` and use testinfra's `host`.
 AWS scenarios read their own moto (molecule/_shared/create.yml started it) with `aws`:
     def test_x(aws): aws("ec2").describe_vpcs()
-the layers' outputs files with `outputs`, and a resource's tags with `tags`.
+the layers' outputs files with `outputs`, a resource's tags with `tags`, and the
+standard tag keys with `standard_tags`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ def outputs(ephemeral):
         return json.loads((ephemeral / "aws-outputs" / f"{layer}.json").read_text())
 
     return read
+
+
+@pytest.fixture(scope="session")
+def standard_tags() -> set[str]:
+    """The tag keys every AWS resource carries: tradeops_tags of the lab environment the
+    scenarios run with (inventories/lab/group_vars/all/platform.yml)."""
+    import yaml
+
+    platform = Path(__file__).parents[1] / "inventories/lab/group_vars/all/platform.yml"
+    return set(yaml.safe_load(platform.read_text())["tradeops_tags"])
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ DR = "us-west-2"
 REGIONS = [("us-east-1", "topics", "alarms"), (DR, "dr_topics", "dr_alarms")]
 TOPICS = [("us-east-1", "topics"), (DR, "dr_topics")]
 SEVERITIES = {"critical", "warning"}
-STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +29,7 @@ def _dimensions(alarm):
 
 @pytest.mark.parametrize(("region", "topics_key"), TOPICS)
 def test_a_topic_per_severity_encrypted_with_the_regions_key(
-    aws, outputs, out, tags, region, topics_key
+    aws, outputs, out, tags, region, topics_key, standard_tags
 ):
     sns = aws("sns", region)
     key = outputs("security")["kms_keys"]["data"][region]["arn"]
@@ -39,7 +38,7 @@ def test_a_topic_per_severity_encrypted_with_the_regions_key(
         assert arn == f"arn:aws:sns:{region}:123456789012:tradeops-lab-alarms-{severity}"
         attributes = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
         assert attributes["KmsMasterKeyId"] == key, arn
-        assert set(tags(sns.list_tags_for_resource(ResourceArn=arn))) >= STANDARD_TAGS
+        assert set(tags(sns.list_tags_for_resource(ResourceArn=arn))) >= standard_tags
         subs = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
         assert [(s["Protocol"], s["Endpoint"]) for s in subs] == [
             ("https", f"https://127.0.0.1:9/tradeops-lab/alarms/{severity}")
@@ -121,8 +120,8 @@ def test_the_load_balancer_alarms_watch_the_real_alb_and_target_groups(
             assert alarm["AlarmActions"] == [out[topics_key][severity]]
 
 
-def test_alarms_carry_the_standard_tags(aws, tags):
+def test_alarms_carry_the_standard_tags(aws, tags, standard_tags):
     cloudwatch = aws("cloudwatch")
     for alarm in list(_alarms(aws, "us-east-1").values())[:5]:
         found = cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])
-        assert set(tags(found)) >= STANDARD_TAGS, alarm["AlarmName"]
+        assert set(tags(found)) >= standard_tags, alarm["AlarmName"]

@@ -18,7 +18,6 @@ RULES = {
     "s3-bucket-level-public-access-prohibited": "S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED",
     "restricted-ssh": "INCOMING_SSH_DISABLED",
 }
-STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +64,9 @@ def test_the_trail_is_logging_management_events_only(aws, trail):
         assert not [f for f in fields if f["Field"] == "resources.type"]
 
 
-def test_the_trail_carries_the_standard_tags(aws, tags, trail):
+def test_the_trail_carries_the_standard_tags(aws, tags, trail, standard_tags):
     listed = aws("cloudtrail").list_tags(ResourceIdList=[trail["TrailARN"]])["ResourceTagList"]
-    assert set(tags({"Tags": listed[0]["TagsList"]})) >= STANDARD_TAGS
+    assert set(tags({"Tags": listed[0]["TagsList"]})) >= standard_tags
 
 
 def test_the_trail_writes_its_log_group_through_its_own_role(aws, trail):

@@ -16,7 +16,6 @@ RULES = {
     "weekly": ("cron(0 5 ? * SUN *)", 90),
     "monthly": ("cron(0 5 1 * ? *)", 365),
 }
-STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +30,12 @@ def plan(aws):
 
 
 @pytest.mark.parametrize("region", list(VAULTS))
-def test_a_vault_per_region_encrypted_with_its_data_key(aws, outputs, region):
+def test_a_vault_per_region_encrypted_with_its_data_key(aws, outputs, region, standard_tags):
     backup = aws("backup", region)
     vault = backup.describe_backup_vault(BackupVaultName=VAULTS[region])
     assert vault["EncryptionKeyArn"] == outputs("security")["kms_keys"]["data"][region]["arn"]
     tags = backup.list_tags(ResourceArn=vault["BackupVaultArn"])["Tags"]
-    assert set(tags) >= STANDARD_TAGS and tags["Environment"] == "lab"
+    assert set(tags) >= standard_tags and tags["Environment"] == "lab"
 
 
 def test_the_plan_keeps_each_rule_in_the_primary_vault_and_copies_it_to_dr(plan):
@@ -54,9 +53,9 @@ def test_the_plan_keeps_each_rule_in_the_primary_vault_and_copies_it_to_dr(plan)
         assert copy["Lifecycle"]["DeleteAfterDays"] == days, name
 
 
-def test_the_plan_carries_the_standard_tags(aws, plan):
+def test_the_plan_carries_the_standard_tags(aws, plan, standard_tags):
     tags = aws("backup").list_tags(ResourceArn=plan["BackupPlanArn"])["Tags"]
-    assert set(tags) >= STANDARD_TAGS
+    assert set(tags) >= standard_tags
 
 
 def test_failed_and_missing_backups_alarm_the_warning_topic(aws, outputs):

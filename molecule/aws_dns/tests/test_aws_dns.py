@@ -8,7 +8,6 @@ import pytest
 
 DR = "us-west-2"
 ZONE = "lab.tradeops.example"
-STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +30,13 @@ def albs(outputs):
     }
 
 
-def test_the_zone_is_the_labs_and_tagged(aws, dns, tags):
+def test_the_zone_is_the_labs_and_tagged(aws, dns, tags, standard_tags):
     zone = aws("route53").get_hosted_zone(Id=dns["zone_id"])["HostedZone"]
     assert zone["Name"] == f"{ZONE}."
     found = aws("route53").list_tags_for_resource(
         ResourceType="hostedzone", ResourceId=dns["zone_id"]
     )["ResourceTagSet"]
-    assert set(tags(found)) >= STANDARD_TAGS
+    assert set(tags(found)) >= standard_tags
 
 
 @pytest.mark.parametrize("key", ["api", "ws"])

@@ -10,7 +10,6 @@ import pytest
 
 DR = "us-west-2"
 REGIONS = ["us-east-1", DR]
-STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 
 
 @pytest.fixture(params=REGIONS)
@@ -159,12 +158,12 @@ def test_the_waf_rate_limits_and_applies_the_managed_groups(aws, edge, region):
     }
 
 
-def test_load_balancer_and_target_groups_carry_the_standard_tags(elbv2, edge):
+def test_load_balancer_and_target_groups_carry_the_standard_tags(elbv2, edge, standard_tags):
     arns = [edge["load_balancer"]["arn"], *(tg["arn"] for tg in edge["target_groups"].values())]
     found = elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"]
     assert len(found) == len(arns)
     for item in found:
-        assert set(_tags(item["Tags"])) >= STANDARD_TAGS, item["ResourceArn"]
+        assert set(_tags(item["Tags"])) >= standard_tags, item["ResourceArn"]
 
 
 def test_the_lab_certificates_key_stays_private(ephemeral, region):

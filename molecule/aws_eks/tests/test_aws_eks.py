@@ -22,7 +22,6 @@ IRSA_ROLES = {
     "tradeops-lab-cluster-autoscaler": "kube-system:cluster-autoscaler",
     "tradeops-lab-ebs-csi-driver": "kube-system:ebs-csi-controller-sa",
 }
-STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 REGIONS = [("us-east-1", "network"), (DR, "network-dr")]
 
 
@@ -58,7 +57,9 @@ def test_private_endpoint_in_the_private_subnets_behind_the_nodes_group(
 
 
 @pytest.mark.parametrize("region", ["us-east-1", DR])
-def test_every_control_plane_log_and_secrets_encrypted_with_the_data_key(aws, outputs, region):
+def test_every_control_plane_log_and_secrets_encrypted_with_the_data_key(
+    aws, outputs, region, standard_tags
+):
     cluster = _cluster(aws, region)
     enabled = {t for e in cluster["logging"]["clusterLogging"] if e["enabled"] for t in e["types"]}
     assert enabled == LOGS
@@ -67,7 +68,7 @@ def test_every_control_plane_log_and_secrets_encrypted_with_the_data_key(aws, ou
     assert (
         encryption["provider"]["keyArn"] == (outputs("security")["kms_keys"]["data"][region]["arn"])
     )
-    assert set(cluster["tags"]) >= STANDARD_TAGS
+    assert set(cluster["tags"]) >= standard_tags
 
 
 def test_primary_node_groups_as_planned_in_the_private_subnets(aws, outputs):
@@ -97,7 +98,7 @@ def test_dr_node_groups_are_warm_standbys_of_the_primarys(aws, outputs):
         assert set(group["subnets"]) == private, name
 
 
-def test_each_cluster_has_its_oidc_provider(aws, outputs, tags):
+def test_each_cluster_has_its_oidc_provider(aws, outputs, tags, standard_tags):
     iam = aws("iam")
     providers = {
         p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
@@ -107,7 +108,7 @@ def test_each_cluster_has_its_oidc_provider(aws, outputs, tags):
         (arn,) = [a for a in providers if a.endswith(":oidc-provider/" + host)]
         got = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
         assert got["ClientIDList"] == ["sts.amazonaws.com"], region
-        assert set(tags(got)) >= STANDARD_TAGS, region
+        assert set(tags(got)) >= standard_tags, region
     assert outputs("eks")["oidc_provider_arn"].endswith(
         ":oidc-provider/" + _issuer_host(aws, "us-east-1")
     )

@@ -11,7 +11,6 @@ import json
 import pytest
 
 GROUP = "tradeops-lab"
-STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +54,9 @@ def test_the_subnet_group_holds_the_database_subnets(aws, outputs):
     }
 
 
-def test_the_group_carries_the_standard_tags(aws, group, tags):
+def test_the_group_carries_the_standard_tags(aws, group, tags, standard_tags):
     listed = aws("elasticache").list_tags_for_resource(ResourceName=group["ARN"])
-    assert set(tags({"Tags": listed["TagList"]})) >= STANDARD_TAGS
+    assert set(tags({"Tags": listed["TagList"]})) >= standard_tags
     assert tags({"Tags": listed["TagList"]})["Environment"] == "lab"
 
 

@@ -15,7 +15,6 @@ PLAN = {
     "engine-metal-1": "c5n.metal",
 }
 DR_PLAN = {"engine-west-1": "c5n.18xlarge"}
-STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 
 
 def _engines(aws, region="us-east-1"):
@@ -88,9 +87,9 @@ def test_engines_run_with_the_engine_profile_on_an_encrypted_gp3_root(aws, outpu
 
 
 @pytest.mark.parametrize("region", ["us-east-1", DR])
-def test_engines_carry_the_standard_tags_and_the_engine_role(aws, tags, region):
+def test_engines_carry_the_standard_tags_and_the_engine_role(aws, tags, region, standard_tags):
     for name, instance in _engines(aws, region).items():
-        assert set(tags(instance)) >= STANDARD_TAGS, name
+        assert set(tags(instance)) >= standard_tags, name
         assert tags(instance)["tradeops:role"] == "engine", name
         assert tags(instance)["Environment"] == "lab", name
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 STREAMS = {"market-data": 4, "order-events": 2}
-STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 PLACES = [(region, key) for region in ("us-east-1", "us-west-2") for key in STREAMS]
 
 
@@ -37,9 +36,9 @@ def test_stream_is_encrypted_with_its_regions_data_key(aws, outputs, region, key
 
 
 @pytest.mark.parametrize(("region", "key"), PLACES)
-def test_stream_carries_the_standard_tags(aws, tags, region, key):
+def test_stream_carries_the_standard_tags(aws, tags, region, key, standard_tags):
     listed = aws("kinesis", region).list_tags_for_stream(StreamName=f"tradeops-lab-{key}")
-    assert set(tags(listed)) >= STANDARD_TAGS
+    assert set(tags(listed)) >= standard_tags
     assert tags(listed)["Environment"] == "lab"
 
 

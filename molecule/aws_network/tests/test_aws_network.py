@@ -8,19 +8,18 @@ TIERS = {
     "private": ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"],
     "database": ["10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24"],
 }
-STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 
 
 def _vpc(aws, outputs):
     return aws("ec2").describe_vpcs(VpcIds=[outputs("network")["vpc_id"]])["Vpcs"][0]
 
 
-def test_one_vpc_with_the_planned_cidr_and_the_standard_tags(aws, outputs, tags):
+def test_one_vpc_with_the_planned_cidr_and_the_standard_tags(aws, outputs, tags, standard_tags):
     vpcs = aws("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["tradeops-lab"]}])
     assert len(vpcs["Vpcs"]) == 1
     vpc = _vpc(aws, outputs)
     assert vpc["CidrBlock"] == "10.0.0.0/16"
-    assert set(tags(vpc)) >= STANDARD_TAGS
+    assert set(tags(vpc)) >= standard_tags
     assert tags(vpc)["Environment"] == "lab"
 
 

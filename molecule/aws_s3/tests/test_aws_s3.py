@@ -22,7 +22,6 @@ BUCKETS = {
     "compliance-dr": ("us-west-2", "aws:kms"),
     "logs-dr": ("us-west-2", "AES256"),
 }
-STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 
 
 def _s3(aws, key):
@@ -79,9 +78,9 @@ def test_bucket_is_private_with_acls_disabled(aws, key):
 
 
 @pytest.mark.parametrize("key", BUCKETS)
-def test_bucket_carries_the_standard_tags(aws, tags, key):
+def test_bucket_carries_the_standard_tags(aws, tags, key, standard_tags):
     tagging = _s3(aws, key).get_bucket_tagging(Bucket=f"{PREFIX}-{key}")
-    assert set(tags({"Tags": tagging["TagSet"]})) >= STANDARD_TAGS
+    assert set(tags({"Tags": tagging["TagSet"]})) >= standard_tags
 
 
 def _rules(aws, key):

@@ -17,7 +17,6 @@ ROLES = {
     "rds-monitoring": "monitoring.rds.amazonaws.com",
     "backup": "backup.amazonaws.com",
 }
-STANDARD_TAGS = {"Environment", "Project", "ManagedBy", "CostCenter", "Team", "Compliance"}
 
 
 def _as_list(value):
@@ -29,14 +28,14 @@ def _key(aws, region):
 
 
 @pytest.mark.parametrize("region", REGIONS)
-def test_the_data_key_is_enabled_with_rotation_in_each_region(aws, outputs, region):
+def test_the_data_key_is_enabled_with_rotation_in_each_region(aws, outputs, region, standard_tags):
     key = _key(aws, region)
     kms = aws("kms", region)
     assert key["KeyState"] == "Enabled"
     assert key["KeyManager"] == "CUSTOMER"
     assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
     tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]}
-    assert set(tags) >= STANDARD_TAGS
+    assert set(tags) >= standard_tags
     assert outputs("security")["kms_keys"]["data"][region]["arn"] == key["Arn"]
 
 
@@ -62,7 +61,7 @@ def test_the_key_policy_grants_cloudtrail_and_cloudwatch_narrowly(aws, region):
     assert wide == ["Enable IAM User Permissions"]
 
 
-def test_each_role_trusts_its_one_service(aws, outputs, tags):
+def test_each_role_trusts_its_one_service(aws, outputs, tags, standard_tags):
     iam = aws("iam")
     for key, service in ROLES.items():
         role = iam.get_role(RoleName=f"tradeops-lab-{key}")["Role"]
@@ -71,7 +70,7 @@ def test_each_role_trusts_its_one_service(aws, outputs, tags):
             trust = json.loads(trust)
         assert [s["Principal"] for s in trust["Statement"]] == [{"Service": service}], key
         assert [s["Action"] for s in trust["Statement"]] == ["sts:AssumeRole"], key
-        assert set(tags(role)) >= STANDARD_TAGS, key
+        assert set(tags(role)) >= standard_tags, key
         assert outputs("security")["iam_roles"][key] == role["Arn"]
 
 
