@@ -20,6 +20,7 @@ from ansible_collections.tradeops.platform.plugins.module_utils.cpuset import (
     format_mask,
     parse_cpulist,
 )
+from ansible_collections.tradeops.platform.plugins.module_utils.plain import plain
 
 
 def cpulist(value):
@@ -38,7 +39,11 @@ def cpumask(value, nr_cpus=None):
         raise AnsibleFilterError(f"cpumask: {exc}") from exc
 
 
+# The rules deep-copy what they are given; a deep copy of one of Ansible's lazy containers
+# copies the templating context with it (every variable of the run: seconds in site.yml).
+# So every argument is made plain first.
 def _facts(facts):
+    facts = plain(facts)
     if isinstance(facts, dict) and "engine_host" in facts:
         return facts["engine_host"]
     if not isinstance(facts, dict):
@@ -47,20 +52,22 @@ def _facts(facts):
 
 
 def tuning_validate(profile, facts):
-    return tuning_profile.validate(profile, _facts(facts))
+    return tuning_profile.validate(plain(profile), _facts(facts))
 
 
 def tuning_render(profile, facts):
-    return tuning_profile.render(profile, _facts(facts))
+    return tuning_profile.render(plain(profile), _facts(facts))
 
 
 def tuning_verify(desired, facts):
-    return tuning_profile.verify(desired, _facts(facts))
+    return tuning_profile.verify(plain(desired), _facts(facts))
 
 
 def tuning_textfile(report, desired=None, kernel_judged=True, timestamp=None, previous=None):
     try:
-        return tuning_metrics.textfile(report, desired, kernel_judged, timestamp, previous)
+        return tuning_metrics.textfile(
+            plain(report), plain(desired), kernel_judged, timestamp, previous
+        )
     except tuning_metrics.MetricsError as exc:
         raise AnsibleFilterError(f"tuning_textfile: {exc}") from exc
 
