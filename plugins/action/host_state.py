@@ -6,6 +6,9 @@ runs on the host. Check and record derive it the same way, so they cannot disagr
 
 from __future__ import annotations
 
+import os
+
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.tradeops.platform.plugins.plugin_utils import host_state_inputs as hsi
 
@@ -16,7 +19,12 @@ class ActionModule(ActionBase):
         del tmp
         task_vars = task_vars or {}
         args = dict(self._task.args)
+        if args.get("state", "check") == "check" and not boolean(
+            self._templar.template(task_vars.get("tradeops_skip_settled", True))
+        ):
+            return dict(result, settled=False, reasons=["tradeops_skip_settled is false"])
         extra = args.pop("extra_inputs", None)
+        extra_roles = args.pop("extra_roles", None) or []
         if not args.get("inputs"):
             role = self._task._role
             if role is None:
@@ -31,7 +39,9 @@ class ActionModule(ActionBase):
             options = {
                 name: self._templar.template(task_vars[name]) for name in names if name in task_vars
             }
-            args["inputs"] = hsi.inputs_digest(root, options, extra)
+            # roles of the same collection whose files this role puts on the host
+            others = [os.path.join(os.path.dirname(root), name) for name in extra_roles]
+            args["inputs"] = hsi.inputs_digest(root, options, extra, others)
             args.setdefault("name", role.get_name(include_role_fqcn=False))
         result.update(
             self._execute_module(

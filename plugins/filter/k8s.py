@@ -10,6 +10,7 @@ from ansible_collections.tradeops.platform.plugins.module_utils.k8s_manifests im
     manifest_filename,
     workload_manifests,
 )
+from ansible_collections.tradeops.platform.plugins.module_utils.plain import plain
 
 
 def k8s_workload_manifests(spec):
@@ -17,7 +18,9 @@ def k8s_workload_manifests(spec):
     if not isinstance(spec, dict):
         raise AnsibleFilterError(f"k8s_workload_manifests: a dict spec, not {type(spec).__name__}")
     try:
-        objects = workload_manifests(spec)
+        # plain: the rules deep-copy the spec, and a deep copy of Ansible's lazy container
+        # copies the whole templating context with it
+        objects = workload_manifests(plain(spec))
     except ManifestError as exc:
         raise AnsibleFilterError(f"k8s_workload_manifests: {exc}") from exc
     return [

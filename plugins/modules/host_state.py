@@ -24,6 +24,8 @@ description:
     type, mode and owner; globs by the names they match and each match; units by
     C(LoadState), C(UnitFileState) and C(ActiveState); packages by installed version (dpkg or
     rpm); sysctls by their live value; mounts by source, type and options.
+  - With the variable C(tradeops_skip_settled) false, O(state=check) returns RV(settled) false
+    without reading the host (every role converges).
   - The record (C(<dir>/<name>.json), mode 0600) names paths and holds digests, never
     content. Writing it is the role's bookkeeping, not a change of the host's configuration,
     so it is never reported as a change.
@@ -55,6 +57,14 @@ options:
         whether settings are applied live ...). Only digested on the controller, never sent
         to the host.
     type: raw
+  extra_roles:
+    description:
+      - Other roles of this collection whose files the role puts on the host (an imported
+        internal role): their files are digested with the role's own. Used on the controller
+        only.
+    type: list
+    elements: str
+    default: []
   watch:
     description: What the role manages on the host.
     type: dict
@@ -151,6 +161,7 @@ def main():
             name=dict(type="str"),
             inputs=dict(type="str"),
             extra_inputs=dict(type="raw"),
+            extra_roles=dict(type="list", elements="str", default=[]),
             watch=dict(
                 type="dict",
                 default={},

@@ -48,8 +48,14 @@ def option_names(root, entry_point="main"):
     return sorted(entry.get("options") or {})
 
 
-def inputs_digest(root, options, extra):
-    """``options``: the role's option values in this run; ``extra``: derived values."""
-    payload = {"role": tree_digest(root), "options": options, "extra": extra}
+def inputs_digest(root, options, extra, other_roles=()):
+    """``options``: the role's option values in this run; ``extra``: derived values;
+    ``other_roles``: directories of roles whose files this role also puts on the host."""
+    payload = {
+        "role": tree_digest(root),
+        "other_roles": [tree_digest(path) for path in other_roles],
+        "options": options,
+        "extra": extra,
+    }
     text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

@@ -7,8 +7,10 @@ own, and its duration is printed. All 35 take about 40 minutes of wall time on a
 2-core machine (the AWS ones build the layers they need first): beside the other suites
 that is beyond CI's 60 minutes (a CI-equivalent run with all of them in two streams of
 their own was heading for some 80). So `./dev test` runs the cheap ones (IN_CI: under
-about 40 s each on an idle machine, one of each kind: containers, moto, the controller),
-and every other scenario is marked `full`: `./dev test-full` runs them."""
+about 40 s each on an idle machine, one of each kind: containers, moto, the controller,
+and engine_tuning, whose idempotence step proves the settled skip of host_state and whose
+side effect proves a moved item is repaired), and every other scenario is marked `full`:
+`./dev test-full` runs them."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ IN_CI = (
     "db_redis",
     "dr",
     "engine_rollout",
+    "engine_tuning",
     "grafana",
     "host_baseline",
     "k8s_monitoring",
