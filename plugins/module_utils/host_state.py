@@ -14,7 +14,8 @@ records again. The check never decides what the desired state is: it only proves
 nothing moved since the role last converged and verified the host.
 
 Item keys are ``kind:name`` (``file:/etc/x``, ``glob:/etc/grub.d/*.cfg``, ``unit:x.service``,
-``package:chrony``, ``sysctl:vm.swappiness``, ``mount:/mnt/huge``); values are short strings.
+``package:chrony``, ``sysctl:vm.swappiness``, ``mount:/mnt/huge``, ``user:engine``,
+``group:engine``); values are short strings.
 Everything here is pure apart from the file reads, with commands run by an injected
 ``run(argv) -> (rc, stdout, stderr)``, so it is tested on temporary trees.
 """
@@ -22,9 +23,11 @@ Everything here is pure apart from the file reads, with commands run by an injec
 from __future__ import annotations
 
 import glob
+import grp
 import hashlib
 import json
 import os
+import pwd
 import stat
 
 ABSENT = "absent"
@@ -89,6 +92,24 @@ def mounts_print(paths, mounts_text):
     return {f"mount:{path}": mounted.get(path.rstrip("/") or "/", ABSENT) for path in paths}
 
 
+def accounts_print(users, groups):
+    """System users (uid, primary gid, home, shell) and groups (gid, members)."""
+    items = {}
+    for name in users:
+        try:
+            entry = pwd.getpwnam(name)
+            items[f"user:{name}"] = f"{entry.pw_uid} {entry.pw_gid} {entry.pw_dir} {entry.pw_shell}"
+        except KeyError:
+            items[f"user:{name}"] = ABSENT
+    for name in groups:
+        try:
+            entry = grp.getgrnam(name)
+            items[f"group:{name}"] = f"{entry.gr_gid} {','.join(sorted(entry.gr_mem))}".strip()
+        except KeyError:
+            items[f"group:{name}"] = ABSENT
+    return items
+
+
 def parse_systemctl_show(text, names):
     """``systemctl show -p ... a b c``: one block per unit, in the order asked."""
     blocks = [block for block in text.strip("\n").split("\n\n")] if text.strip() else []
@@ -147,6 +168,7 @@ def fingerprint(watch, run, which, proc="/proc"):
     items.update(units_print(watch.get("units") or [], run))
     items.update(packages_print(watch.get("packages") or [], run, which))
     items.update(sysctls_print(watch.get("sysctls") or [], proc))
+    items.update(accounts_print(watch.get("users") or [], watch.get("groups") or []))
     if watch.get("mounts"):
         with open(os.path.join(proc, "self", "mounts"), encoding="utf-8") as handle:
             items.update(mounts_print(watch["mounts"], handle.read()))

@@ -23,7 +23,8 @@ description:
   - Files are compared by type, mode, owner and a SHA-256 of the content; directories by
     type, mode and owner; globs by the names they match and each match; units by
     C(LoadState), C(UnitFileState) and C(ActiveState); packages by installed version (dpkg or
-    rpm); sysctls by their live value; mounts by source, type and options.
+    rpm); sysctls by their live value; mounts by source, type and options; users by uid,
+    primary gid, home and shell; groups by gid and members.
   - With the variable C(tradeops_skip_settled) false, O(state=check) returns RV(settled) false
     without reading the host (every role converges).
   - The record (C(<dir>/<name>.json), mode 0600) names paths and holds digests, never
@@ -90,6 +91,14 @@ options:
         description: Mount points, read from C(/proc/self/mounts).
         type: list
         elements: path
+      users:
+        description: System users (uid, primary group, home, shell).
+        type: list
+        elements: str
+      groups:
+        description: System groups (gid, members).
+        type: list
+        elements: str
   booted_args:
     description:
       - Kernel command-line arguments that must be in effect (C(/proc/cmdline)) for the host
@@ -171,6 +180,8 @@ def main():
                     packages=dict(type="list", elements="str"),
                     sysctls=dict(type="list", elements="str"),
                     mounts=dict(type="list", elements="path"),
+                    users=dict(type="list", elements="str"),
+                    groups=dict(type="list", elements="str"),
                 ),
             ),
             booted_args=dict(type="list", elements="str", default=[]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pwd
 import stat
 from contextlib import redirect_stdout
 
@@ -90,6 +91,14 @@ def test_mounts_are_source_type_and_options():
         "mount:/mnt/huge/": "hugetlbfs hugetlbfs rw,relatime,pagesize=2M,mode=1770",
         "mount:/mnt/none": hs.ABSENT,
     }
+
+
+def test_users_and_groups_are_their_ids_home_shell_and_members():
+    items = hs.accounts_print(["root", "no-such-user-x"], ["root", "no-such-group-x"])
+    assert items["user:root"] == "0 0 /root " + pwd.getpwnam("root").pw_shell
+    assert items["user:no-such-user-x"] == hs.ABSENT
+    assert items["group:root"].split()[0] == "0"
+    assert items["group:no-such-group-x"] == hs.ABSENT
 
 
 # ------------------------------------------------------------------ units, packages
