@@ -6,7 +6,14 @@ from .watch import uncovered
 
 # prune.yml removes old releases (their directories go, they are not managed items);
 # verify.yml's rollback repoints current, which is watched.
-NOT_CONVERGE = {"state.yml", "record.yml", "preflight.yml", "profile.yml", "prune.yml", "verify.yml"}
+NOT_CONVERGE = {
+    "state.yml",
+    "record.yml",
+    "preflight.yml",
+    "profile.yml",
+    "prune.yml",
+    "verify.yml",
+}
 
 
 def test_the_watch_list_names_everything_the_converge_manages():
