@@ -91,6 +91,7 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_layer_descri
     write_outputs,
 )
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_layer_states import STATES  # noqa: E402
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import session_clients  # noqa: E402
 
 
 def main():
@@ -103,13 +104,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    cache = {}
-
-    def clients(service, region=None):
-        key = (service, region)
-        if key not in cache:
-            cache[key] = module.client(service, region=region) if region else module.client(service)
-        return cache[key]
+    clients = session_clients(module)
 
     layer = module.params["layer"]
     if layer not in STATES:

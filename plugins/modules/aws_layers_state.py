@@ -101,6 +101,7 @@ from ansible_collections.tradeops.platform.plugins.module_utils.aws_layer_descri
     write_outputs,
 )
 from ansible_collections.tradeops.platform.plugins.module_utils.aws_layer_states import STATES  # noqa: E402
+from ansible_collections.tradeops.platform.plugins.module_utils.aws_module import session_clients  # noqa: E402
 
 
 def main():
@@ -127,15 +128,9 @@ def main():
         module.fail_json(
             msg=f"layer must be one of {', '.join(aws_layers.state_keys())}, not {unknown[0]}"
         )
-    # One client per service and region for every layer (the point of this module).
-    cache = {}
-
-    def client(service, region):
-        if (service, region) not in cache:
-            cache[(service, region)] = (
-                module.client(service, region=region) if region else module.client(service)
-            )
-        return cache[(service, region)]
+    # One client per service and region for every layer, from one session (the point of
+    # this module).
+    client = session_clients(module)
 
     def describe(entry):
         return STATES[entry["layer"]](

@@ -150,3 +150,36 @@ def test_converge_arn_tags_calls_the_arn_tagging_api():
         ("tag_resource", {"resourceArn": "arn:aws:eks:x", "tags": {"a": "2"}}),
     ]
     assert converge_arn_tags(FakeModule(tags={"a": "2"}, purge_tags=True), Client(), "x", None)
+
+
+def test_session_clients_share_one_session_and_keep_one_client_per_service_and_region(
+    monkeypatch,
+):
+    from ansible_collections.tradeops.platform.plugins.module_utils import aws_module
+
+    made = []
+    real_session = aws_module.boto3.session.Session
+
+    def counting_session(*args, **kwargs):
+        made.append(kwargs)
+        return real_session(*args, **kwargs)
+
+    monkeypatch.setattr(aws_module.boto3.session, "Session", counting_session)
+    monkeypatch.setattr(
+        aws_module,
+        "get_aws_connection_info",
+        lambda module: (
+            "us-east-1",
+            "http://127.0.0.1:5",
+            {"aws_access_key_id": "a", "aws_secret_access_key": "b", "profile_name": None},
+        ),
+    )
+    clients = aws_module.session_clients(object())
+    ec2 = clients("ec2")
+    assert clients("ec2") is ec2 and clients("ec2", "us-east-1") is ec2
+    west = clients("ec2", "us-west-2")
+    s3 = clients("s3")
+    assert west is not ec2 and west.meta.region_name == "us-west-2"
+    assert ec2.meta.region_name == "us-east-1" and ec2.meta.endpoint_url == "http://127.0.0.1:5"
+    assert s3.meta.service_model.service_name == "s3"
+    assert len(made) == 1  # one session for every client
