@@ -11,6 +11,11 @@ the whole machine busy) and changed tasks, with the no-op's time per play:
   check, so the bound is generous), and nothing else;
 * `--tags kernel_tuning --limit engine-c5n-1` with nothing to change (the targeted run).
 
+`--existing` measures the lab that is up (`./dev lab`, TRADEOPS_LAB_NAME or the default)
+instead: no lab up, no first converge; one no-op run first so that every host role has its
+record (host_state: the roles' first run after a change of theirs converges), then the
+no-op measured, the lower bound and the targeted run.
+
 Ratios: no-op / first converge, no-op / lower bound. Issue #24's targets: the no-op under
 45 s, the targeted run under 8 s. Run: .venv/bin/python tests/benchmarks/site_bench.py
 [--keep] (--keep leaves the lab up for a look; `TRADEOPS_LAB_NAME=benchsite ./dev down`).
@@ -41,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from tests.benchmarks.aws_bench import machine_busy_seconds  # noqa: E402
-from tests.integration.support import VENV_BIN, lab_environment, run_playbook  # noqa: E402
+from tests.integration.support import VENV_BIN, ansible_env, lab_environment, run_playbook  # noqa: E402
 
 from tradeops.lab import Lab  # noqa: E402
 
@@ -212,13 +217,52 @@ def fleet(counts: list[int]) -> None:
         print(f"no-op 40 / 10 engine hosts: {walls[40] / walls[10]:.2f}x (target at most 1.6x)")
 
 
+def report(rows, noop_report, read, bound, noop, tuned, first=None) -> None:
+    print(f"{'run':<28}{'wall s':>9}{'cpu s':>9}{'busy s':>9}{'changed':>9}")
+    for name, t, changed in rows:
+        mark = "" if changed is None else str(changed)
+        print(f"{name:<28}{t['wall']:>9.1f}{t['cpu']:>9.1f}{t['busy']:>9.1f}{mark:>9}")
+    print("\nno-op per play (wall s, changed):")
+    for name, wall, changed in per_play(noop_report):
+        print(f"  {wall:7.1f}  {changed:3d}  {name}")
+    print(f"\nlower bound read per host: {read[0] if read else '-'}")
+    if first:
+        print(f"\nno-op / first converge: {noop['wall'] / first['wall']:.2f} (wall)")
+    print(
+        f"no-op / lower bound: {noop['wall'] / bound['wall']:.1f}x (wall),"
+        f" target: no-op under 45 s (now {noop['wall']:.1f} s)"
+        f"\nkernel_tuning on one host: {tuned['wall']:.1f} s, target under 8 s"
+    )
+
+
+def existing() -> None:
+    env = ansible_env()
+    lab = Lab(ROOT)
+    rows = []
+    (_r, changed), settle = timed(lambda: site(env))
+    rows.append(("no-op, records made", settle, changed))
+    (noop_report, changed), noop = timed(lambda: site(env))
+    rows.append(("no-op", noop, changed))
+    read, bound = timed(lambda: lower_bound(lab))
+    rows.append((f"lower bound ({len(read)} hosts)", bound, None))
+    (_r, changed), tuned = timed(
+        lambda: site(env, "--tags", "kernel_tuning", "--limit", "engine-c5n-1")
+    )
+    rows.append(("kernel_tuning, one host", tuned, changed))
+    report(rows, noop_report, read, bound, noop, tuned)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="leave the lab up")
     parser.add_argument("--engines", help="fleet growth: numbers of engine hosts, e.g. 5,10,20,40")
+    parser.add_argument("--existing", action="store_true", help="measure the lab that is up")
     args = parser.parse_args()
     if args.engines:
         fleet([int(n) for n in args.engines.split(",")])
+        return
+    if args.existing:
+        existing()
         return
     keep = args.keep
     env = lab_environment(LAB, SUBNET)
@@ -244,20 +288,7 @@ def main() -> None:
     finally:
         if not keep:
             subprocess.run([tradeops, "lab", "down"], env=env, check=False, capture_output=True)
-    print(f"{'run':<28}{'wall s':>9}{'cpu s':>9}{'busy s':>9}{'changed':>9}")
-    for name, t, changed in rows:
-        mark = "" if changed is None else str(changed)
-        print(f"{name:<28}{t['wall']:>9.1f}{t['cpu']:>9.1f}{t['busy']:>9.1f}{mark:>9}")
-    print("\nno-op per play (wall s, changed):")
-    for name, wall, changed in per_play(noop_report):
-        print(f"  {wall:7.1f}  {changed:3d}  {name}")
-    print(f"\nlower bound read per host: {read[0] if read else '-'}")
-    print(
-        f"\nno-op / first converge: {noop['wall'] / first['wall']:.2f} (wall)"
-        f"\nno-op / lower bound: {noop['wall'] / bound['wall']:.1f}x (wall),"
-        f" target: no-op under 45 s (now {noop['wall']:.1f} s)"
-        f"\nkernel_tuning on one host: {tuned['wall']:.1f} s, target under 8 s"
-    )
+    report(rows, noop_report, read, bound, noop, tuned, first)
 
 
 if __name__ == "__main__":
