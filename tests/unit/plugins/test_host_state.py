@@ -257,34 +257,23 @@ def test_record_then_check_is_settled_until_something_moves(host, tmp_path):
         f"file:{tmp_path}/etc/a.conf changed since the last converge"
     )
     (tmp_path / "etc" / "a.conf").write_text("a = 1\n")
-    assert (
-        run_module(dict(host, inputs="digest-2"))[1]["settled"] is False
-    )  # new options or role files
+    # new options or role files
+    assert run_module(dict(host, inputs="digest-2"))[1]["settled"] is False
 
 
 def test_a_pending_reboot_is_never_settled(host, monkeypatch):
     run_module(dict(host, state="record"))
+    isolated = dict(
+        host, booted_args=["isolcpus=2-3", "nohz_full=2-3"], owned_keys=["isolcpus", "nohz_full"]
+    )
     monkeypatch.setattr(mod.ka, "read", lambda path: "BOOT_IMAGE=/vmlinuz root=/dev/sda1 quiet\n")
-    out = run_module(
-        dict(
-            host,
-            booted_args=["isolcpus=2-3", "nohz_full=2-3"],
-            owned_keys=["isolcpus", "nohz_full"],
-        )
-    )[1]
+    out = run_module(isolated)[1]
     assert out["settled"] is False
     assert out["reasons"] == [
         "the running kernel's command line lacks what was written (a reboot is pending)"
     ]
     monkeypatch.setattr(mod.ka, "read", lambda path: "root=/dev/sda1 isolcpus=2-3 nohz_full=2-3\n")
-    out = run_module(
-        dict(
-            host,
-            booted_args=["isolcpus=2-3", "nohz_full=2-3"],
-            owned_keys=["isolcpus", "nohz_full"],
-        )
-    )[1]
-    assert out["settled"] is True
+    assert run_module(isolated)[1]["settled"] is True
 
 
 def test_a_unit_read_failure_stops_the_check_with_the_command(host, monkeypatch):
