@@ -17,7 +17,7 @@ description:
     skips its converge tasks. Anything else (no record, other inputs, a hand-edited file, a
     stopped or disabled unit, a removed package, a live sysctl or mount changed) returns
     RV(settled) false with the RV(reasons), and the role converges as usual.
-  - The check never computes the desired state: it proves only that nothing moved since the
+  - The check never computes the desired state; it proves only that nothing moved since the
     role's last converge. What the role writes and what it watches come from the same role
     variables.
   - Files are compared by type, mode, owner and a SHA-256 of the content; directories by
