@@ -61,8 +61,7 @@ options:
   extra_roles:
     description:
       - Other roles of this collection whose files the role puts on the host (an imported
-        internal role): their files are digested with the role's own. Used on the controller
-        only.
+        internal role). Their files are digested with the role's own, on the controller only.
     type: list
     elements: str
     default: []
