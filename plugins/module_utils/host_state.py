@@ -112,7 +112,7 @@ def accounts_print(users, groups):
 
 def parse_systemctl_show(text, names):
     """``systemctl show -p ... a b c``: one block per unit, in the order asked."""
-    blocks = [block for block in text.strip("\n").split("\n\n")] if text.strip() else []
+    blocks = text.strip("\n").split("\n\n") if text.strip() else []
     if len(blocks) != len(names):
         raise ValueError(f"systemctl show gave {len(blocks)} blocks for {len(names)} units")
     items = {}

@@ -41,6 +41,7 @@ attributes:
     description: O(state=check) only reads; O(state=record) writes nothing in check mode.
   diff_mode:
     support: none
+    description: It changes nothing on the host to show.
 options:
   name:
     description: The record's name; in a role, the role's name by default (C(engine_tuning)).
@@ -111,7 +112,6 @@ options:
     type: list
     elements: str
     default: []
-    no_log: false
   state:
     description: C(check) compares; C(record) writes the record of the host as it is now.
     type: str
@@ -200,7 +200,7 @@ def main():
             run=lambda argv: module.run_command(
                 argv, environ_update={"LC_ALL": "C", "SYSTEMD_PAGER": ""}
             ),
-            which=lambda name: module.get_bin_path(name),
+            which=module.get_bin_path,
         )
     except (OSError, RuntimeError, ValueError) as err:
         module.fail_json(msg=f"cannot read the state of the host: {err}")
