@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import stat
 import subprocess
-from contextlib import redirect_stdout
 
 import pytest
 import yaml
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.tradeops.platform.plugins.module_utils import dr_record as rec
 from ansible_collections.tradeops.platform.plugins.modules import dr_run_record as mod
 
 from .controller_play import run_without_interpreter
+from .module_run import run_main
 
 T0 = dt.datetime(2026, 12, 5, 10, 15, tzinfo=dt.UTC).timestamp()
 BEGIN = {
@@ -45,12 +43,7 @@ def begin(path, now, **overrides):
 
 
 def run_module(args, check_mode=False):
-    if check_mode:
-        args = dict(args, _ansible_check_mode=True)
-    out = io.StringIO()
-    with patch_module_args(args), redirect_stdout(out), pytest.raises(SystemExit) as exc:
-        mod.main()
-    return exc.value.code, json.loads(out.getvalue())
+    return run_main(mod.main, args, check_mode)
 
 
 @pytest.fixture

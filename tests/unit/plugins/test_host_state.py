@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import pwd
 import stat
-from contextlib import redirect_stdout
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.tradeops.platform.plugins.module_utils import host_state as hs
 from ansible_collections.tradeops.platform.plugins.modules import host_state as mod
+
+from .module_run import run_main
 
 # ------------------------------------------------------------------ files
 
@@ -205,12 +203,7 @@ def test_the_record_is_root_only_and_reads_back(tmp_path):
 
 
 def run_module(args, check_mode=False):
-    if check_mode:
-        args = dict(args, _ansible_check_mode=True)
-    out = io.StringIO()
-    with patch_module_args(args), redirect_stdout(out), pytest.raises(SystemExit) as exc:
-        mod.main()
-    return exc.value.code, json.loads(out.getvalue())
+    return run_main(mod.main, args, check_mode)
 
 
 @pytest.fixture
